@@ -1,0 +1,261 @@
+"""One KAN layer: a learnable 1-D function on every edge, nodes sum.
+
+Edge ``(i, o)`` computes ``phi(x_i) = w_b[i,o] * b(x_i) + w_s[i,o] * spline_{i,o}(x_i)``
+unless it is *symbolic*, in which case it computes ``c * f(a * x_i + b) + d``
+with trainable ``(a, b, c, d)``.  The forward pass is a handful of tensor ops
+for all edges at once: one basis evaluation per input, one matrix product.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+from .splines import bspline_basis, curve_to_coef, extend_grid, make_grid
+
+__all__ = ["KANLayer", "BASE_FUNCTIONS"]
+
+BASE_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "silu": torch.nn.functional.silu,
+    "identity": lambda x: x,
+    "tanh": torch.tanh,
+    "zero": torch.zeros_like,
+}
+
+
+class KANLayer(nn.Module):
+    """A fully connected KAN layer with ``n_in * n_out`` learnable edges.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of input and output nodes.
+    G : int
+        Number of grid intervals.
+    k : int
+        Spline order.
+    base_fun : str
+        Residual function name, one of :data:`BASE_FUNCTIONS`.
+    grid_range : (float, float)
+        Initial spline domain for every input.
+    dtype : torch.dtype
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        G: int = 5,
+        k: int = 3,
+        base_fun: str = "silu",
+        grid_range: tuple[float, float] = (-1.0, 1.0),
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__()
+        if base_fun not in BASE_FUNCTIONS:
+            raise ValueError(f"unknown base_fun {base_fun!r}; choose one of {', '.join(BASE_FUNCTIONS)}")
+        self.n_in, self.n_out, self.G, self.k = int(n_in), int(n_out), int(G), int(k)
+        self.base_fun_name = base_fun
+        self.register_buffer("grid", make_grid(n_in, G, k, grid_range, dtype))
+        self.coef = nn.Parameter(torch.zeros(n_in, G + k, n_out, dtype=dtype))
+        self.scale_base = nn.Parameter(torch.zeros(n_in, n_out, dtype=dtype))
+        self.scale_sp = nn.Parameter(torch.ones(n_in, n_out, dtype=dtype))
+        self.bias = nn.Parameter(torch.zeros(n_out, dtype=dtype))
+        self.register_buffer("mask", torch.ones(n_in, n_out, dtype=dtype))
+        # Symbolic edges: name per edge (None = numeric) and affine (a, b, c, d).
+        self.register_buffer("symbolic_mask", torch.zeros(n_in, n_out, dtype=dtype))
+        self.affine = nn.Parameter(torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=dtype).repeat(n_in, n_out, 1))
+        self.symbolic_names: list[list[str | None]] = [[None] * n_out for _ in range(n_in)]
+        self.symbolic_functions: dict[str, object] = {}
+
+    # ------------------------------------------------------------------ forward
+    @property
+    def base_fun(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return BASE_FUNCTIONS[self.base_fun_name]
+
+    def numeric_mask(self) -> torch.Tensor:
+        """Mask of edges evaluated by their spline (kept and not symbolic)."""
+        return self.mask * (1 - self.symbolic_mask)
+
+    def _symbolic_edges(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Symbolic edge values (batch, n_in, n_out), or None if there are none."""
+        if not bool((self.symbolic_mask * self.mask).any()):
+            return None
+        out = x.new_zeros(x.shape[0], self.n_in, self.n_out)
+        a, b, c, d = self.affine.unbind(-1)
+        by_name: dict[str, list[tuple[int, int]]] = {}
+        for i, row in enumerate(self.symbolic_names):
+            for o, name in enumerate(row):
+                if name is not None and self.mask[i, o] > 0:
+                    by_name.setdefault(name, []).append((i, o))
+        for name, edges in by_name.items():
+            fn = self.symbolic_functions[name].torch_fn  # type: ignore[attr-defined]
+            ii = torch.tensor([e[0] for e in edges], device=x.device)
+            oo = torch.tensor([e[1] for e in edges], device=x.device)
+            z = a[ii, oo] * x[:, ii] + b[ii, oo]
+            vals = c[ii, oo] * fn(z) + d[ii, oo]
+            out = out.index_put((torch.arange(x.shape[0]).unsqueeze(1), ii.unsqueeze(0), oo.unsqueeze(0)), vals)
+        return out
+
+    def forward(self, x: torch.Tensor, return_edges: bool = False):
+        """Evaluate the layer.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, n_in)
+        return_edges : bool
+            Also return every edge's output, shape (batch, n_in, n_out).
+
+        Returns
+        -------
+        y : Tensor, shape (batch, n_out)
+        edges : Tensor, shape (batch, n_in, n_out)
+            Only when ``return_edges`` is true.
+        """
+        batch = x.shape[0]
+        keep = self.numeric_mask()
+        base = self.base_fun(x)
+        basis = bspline_basis(x, self.grid, self.k)  # (batch, in, K)
+        coef = self.coef * (self.scale_sp * keep).unsqueeze(1)  # (in, K, out)
+        w_b = self.scale_base * keep
+        symbolic = self._symbolic_edges(x)
+        if return_edges:
+            edges = base.unsqueeze(-1) * w_b + torch.einsum("bik,iko->bio", basis, coef)
+            if symbolic is not None:
+                edges = edges + symbolic
+            return edges.sum(1) + self.bias, edges
+        y = torch.addmm(self.bias, base, w_b)
+        y = y + basis.reshape(batch, -1) @ coef.reshape(-1, self.n_out)
+        if symbolic is not None:
+            y = y + symbolic.sum(1)
+        return y
+
+    def spline_edges(self, x: torch.Tensor) -> torch.Tensor:
+        """The spline part ``w_s * spline(x)`` of every edge (batch, n_in, n_out), unmasked."""
+        basis = bspline_basis(x, self.grid, self.k)
+        return torch.einsum("bik,iko->bio", basis, self.coef * self.scale_sp.unsqueeze(1))
+
+    # ------------------------------------------------------------------ grids
+    def _set_grid_preserving(self, x: torch.Tensor, new_grid: torch.Tensor) -> None:
+        """Replace the grid (possibly of another size) and refit the coefficients
+        so that every edge's spline is unchanged on the samples ``x``."""
+        with torch.no_grad():
+            curve = torch.einsum(
+                "bik,iko->bio", bspline_basis(x, self.grid, self.k), self.coef
+            )
+            new_coef = curve_to_coef(x, curve, new_grid, self.k)
+            self.grid = new_grid.to(self.grid.dtype)
+            G_new = new_grid.shape[1] - 2 * self.k - 1
+            if G_new != self.G:
+                self.coef = nn.Parameter(new_coef.to(self.coef.dtype))
+                self.G = G_new
+            else:
+                self.coef.copy_(new_coef)
+
+    def update_grid(self, x: torch.Tensor, grid_eps: float = 0.02, margin: float = 0.0) -> None:
+        """Re-place knots from samples: ``grid_eps`` uniform + ``1-grid_eps`` quantile.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, n_in)
+            Inputs this layer sees.
+        grid_eps : float
+            Weight of the uniform grid (1 = uniform, 0 = pure quantiles).
+        margin : float
+            Fraction of the data range added on both sides of the domain.
+        """
+        x = x.detach()
+        xs = torch.sort(x, dim=0).values  # (batch, in)
+        n = xs.shape[0]
+        idx = torch.linspace(0, n - 1, self.G + 1).round().long()
+        adaptive = xs[idx].t()  # (in, G+1)
+        lo, hi = xs[0], xs[-1]
+        span = (hi - lo).clamp_min(1e-4)
+        lo, hi = lo - margin * span, hi + margin * span
+        steps = torch.linspace(0, 1, self.G + 1, dtype=x.dtype)
+        uniform = lo.unsqueeze(1) + (hi - lo).unsqueeze(1) * steps
+        adaptive = torch.cat([uniform[:, :1], adaptive[:, 1:-1], uniform[:, -1:]], dim=1)
+        core = grid_eps * uniform + (1 - grid_eps) * adaptive
+        # A tiny increasing offset keeps knots distinct when a column repeats
+        # values (discrete inputs) and grid_eps is 0: no empty intervals.
+        core = core + 1e-4 * span.unsqueeze(1) / self.G * torch.arange(self.G + 1, dtype=x.dtype)
+        self._set_grid_preserving(x, extend_grid(core, self.k))
+
+    def refine(self, G_new: int, x: torch.Tensor | None = None, n_points: int | None = None) -> None:
+        """Grid extension: move every edge's spline onto ``G_new`` intervals.
+
+        The new core knots interpolate the current ones (a uniform grid stays
+        uniform, so 5 -> 10 -> 20 nests and the transfer is exact).
+
+        Parameters
+        ----------
+        G_new : int
+            New number of intervals (``>= 1``).
+        x : Tensor, optional
+            Samples the fit must match; default a dense sweep of the domain.
+        n_points : int, optional
+            Number of sweep points per input when ``x`` is not given.
+        """
+        if not isinstance(G_new, int) or G_new < 1:
+            raise ValueError(f"new grid size must be an integer >= 1, got {G_new!r}")
+        k = self.k
+        core = self.grid[:, k : k + self.G + 1]
+        pos = torch.linspace(0, self.G, G_new + 1, dtype=torch.float64)
+        left = pos.floor().long().clamp(max=self.G - 1)
+        frac = (pos - left).to(core.dtype)
+        new_core = core[:, left] + (core[:, left + 1] - core[:, left]) * frac
+        new_grid = extend_grid(new_core, k)
+        n = n_points or max(8 * (G_new + k), 200)
+        t = torch.linspace(0, 1, n, dtype=core.dtype).unsqueeze(1)
+        sweep = core[:, 0] + (core[:, -1] - core[:, 0]) * t  # (n, in)
+        pts = sweep if x is None else torch.cat([sweep, x.detach().to(core.dtype)], 0)
+        self._set_grid_preserving(pts, new_grid)
+
+    # ------------------------------------------------------------------ symbolic
+    def set_symbolic(self, i: int, o: int, function, affine: tuple[float, float, float, float]) -> None:
+        """Make edge ``(i, o)`` symbolic: ``c * f(a x + b) + d``."""
+        self.symbolic_names[i][o] = function.name
+        self.symbolic_functions[function.name] = function
+        with torch.no_grad():
+            self.symbolic_mask[i, o] = 1.0
+            self.affine[i, o] = torch.tensor(affine, dtype=self.affine.dtype)
+
+    def unset_symbolic(self, i: int, o: int) -> None:
+        """Return edge ``(i, o)`` to its spline."""
+        self.symbolic_names[i][o] = None
+        with torch.no_grad():
+            self.symbolic_mask[i, o] = 0.0
+
+    def subset(self, keep_in: list[int], keep_out: list[int]) -> "KANLayer":
+        """A new layer with only the given input and output nodes."""
+        new = KANLayer(len(keep_in), len(keep_out), self.G, self.k, self.base_fun_name, dtype=self.coef.dtype)
+        ii = torch.tensor(keep_in, dtype=torch.long)
+        oo = torch.tensor(keep_out, dtype=torch.long)
+        with torch.no_grad():
+            new.grid = self.grid[ii].clone()
+            new.coef = nn.Parameter(self.coef[ii][:, :, oo].clone())
+            for name in ("scale_base", "scale_sp", "mask", "symbolic_mask"):
+                getattr(new, name).copy_(getattr(self, name)[ii][:, oo])
+            new.affine.copy_(self.affine[ii][:, oo])
+            new.bias.copy_(self.bias[oo])
+        new.symbolic_names = [[self.symbolic_names[i][o] for o in keep_out] for i in keep_in]
+        new.symbolic_functions = dict(self.symbolic_functions)
+        return new
+
+    def extra_state_dict(self) -> dict:
+        """JSON-serialisable state not held in tensors."""
+        return {"symbolic_names": self.symbolic_names, "G": self.G, "base_fun": self.base_fun_name}
+
+    def load_extra_state(self, state: Mapping, library: Mapping[str, object]) -> None:
+        names = state["symbolic_names"]
+        if len(names) != self.n_in or any(len(r) != self.n_out for r in names):
+            raise ValueError("symbolic_names does not match the layer shape")
+        missing = sorted({n for r in names for n in r if n is not None and n not in library})
+        if missing:
+            raise ValueError(
+                f"the model uses symbolic function(s) {missing} that are not in the library; "
+                "pass library=... with these functions to load it"
+            )
+        self.symbolic_names = [list(r) for r in names]
+        self.symbolic_functions = {n: library[n] for r in names for n in r if n is not None}

@@ -1,0 +1,324 @@
+"""The KAN model: a stack of :class:`~kansr.layer.KANLayer` with sum and product nodes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .init import initialize_layer
+from .layer import KANLayer
+
+__all__ = ["KAN", "Activations", "parse_width"]
+
+
+def parse_width(width: Sequence) -> list[tuple[int, int]]:
+    """Normalise a width list to ``[(n_sum, n_mult), ...]``.
+
+    Each entry is an int (sum nodes only) or a pair ``[n_sum, n_mult]``.
+    """
+    if not isinstance(width, (list, tuple)) or len(width) < 2:
+        raise ValueError(f"width must be a list of at least two layer sizes, e.g. [2, 5, 1]; got {width!r}")
+    out: list[tuple[int, int]] = []
+    for pos, entry in enumerate(width):
+        if isinstance(entry, (list, tuple)):
+            if len(entry) != 2:
+                raise ValueError(f"width[{pos}] must be an int or [n_sum, n_mult]; got {entry!r}")
+            n_sum, n_mult = entry
+        else:
+            n_sum, n_mult = entry, 0
+        if isinstance(n_sum, bool) or isinstance(n_mult, bool) or not all(
+            isinstance(v, (int, np.integer)) for v in (n_sum, n_mult)
+        ):
+            raise ValueError(f"width[{pos}] must hold integers; got {entry!r}")
+        n_sum, n_mult = int(n_sum), int(n_mult)
+        if n_sum < 0 or n_mult < 0 or n_sum + n_mult < 1:
+            raise ValueError(f"width[{pos}] must have at least one node and no negative counts; got {entry!r}")
+        out.append((n_sum, n_mult))
+    if out[0][1]:
+        raise ValueError("the input layer (width[0]) cannot have multiplication nodes")
+    return out
+
+
+@dataclass
+class Activations:
+    """Intermediate values of one forward pass (for regularisation, pruning, plots).
+
+    Attributes
+    ----------
+    inputs : list of Tensor (batch, n_in)
+        What each layer received (after the input normalisation for layer 0).
+    edges : list of Tensor (batch, n_in, n_out)
+        Every edge's output.
+    subnodes : list of Tensor (batch, n_out)
+        Each layer's sums before multiplication nodes combine them.
+    output : Tensor (batch, n_outputs)
+    """
+
+    inputs: list[torch.Tensor] = field(default_factory=list)
+    edges: list[torch.Tensor] = field(default_factory=list)
+    subnodes: list[torch.Tensor] = field(default_factory=list)
+    output: torch.Tensor | None = None
+
+
+class KAN(nn.Module):
+    """Kolmogorov--Arnold Network.
+
+    Parameters
+    ----------
+    width : list
+        Nodes per layer, e.g. ``[2, 5, 1]``.  An entry ``[n_sum, n_mult]``
+        adds ``n_mult`` multiplication nodes that multiply ``mult_arity``
+        incoming sums each (KAN 2.0).
+    grid : int
+        Number of spline grid intervals ``G >= 1``.
+    k : int
+        Spline order ``>= 1`` (3 = cubic).
+    base_fun : str
+        Residual function ``b`` (``"silu"``, ``"identity"``, ``"tanh"``, ``"zero"``).
+    init : str
+        Initialisation scheme, see :mod:`kansr.init`.
+    init_params : dict, optional
+        Parameters of the scheme (``sigma``; ``alpha``, ``beta``).
+    grid_range : (float, float)
+        Initial spline domain of every edge.
+    mult_arity : int
+        Number of factors per multiplication node.
+    seed : int
+        Seed of the initialisation.
+    dtype : torch.dtype
+        ``torch.float32`` (fast) or ``torch.float64``.
+    input_names, output_names : list of str, optional
+        Variable names used by formulas and plots.
+    """
+
+    def __init__(
+        self,
+        width: Sequence,
+        grid: int = 5,
+        k: int = 3,
+        base_fun: str = "silu",
+        init: str = "default",
+        init_params: dict | None = None,
+        grid_range: tuple[float, float] = (-1.0, 1.0),
+        mult_arity: int = 2,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+        input_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 1:
+            raise ValueError(f"grid must be an integer >= 1 (number of spline intervals); got {grid!r}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be an integer >= 1 (spline order); got {k!r}")
+        if not isinstance(mult_arity, int) or mult_arity < 2:
+            raise ValueError(f"mult_arity must be an integer >= 2; got {mult_arity!r}")
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype!r}")
+        self.widths = parse_width(width)
+        self.k = int(k)
+        self.mult_arity = mult_arity
+        self.base_fun = base_fun
+        self.init_scheme = init
+        self.init_params = dict(init_params or {})
+        self.seed = int(seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        layers = []
+        for l in range(len(self.widths) - 1):
+            n_in = sum(self.widths[l])
+            n_out = self.widths[l + 1][0] + mult_arity * self.widths[l + 1][1]
+            layer = KANLayer(n_in, n_out, int(grid), self.k, base_fun, grid_range, dtype)
+            initialize_layer(layer, init, gen, **self.init_params)
+            layers.append(layer)
+        self.layers = nn.ModuleList(layers)
+        n0, nL = self.width_in, self.width_out
+        self.register_buffer("input_shift", torch.zeros(n0, dtype=dtype))
+        self.register_buffer("input_scale", torch.ones(n0, dtype=dtype))
+        self.register_buffer("output_shift", torch.zeros(nL, dtype=dtype))
+        self.register_buffer("output_scale", torch.ones(nL, dtype=dtype))
+        self.input_names = self._names(input_names, n0, "x", "input_names")
+        self.output_names = self._names(output_names, nL, "y", "output_names")
+
+    @staticmethod
+    def _names(names: Sequence[str] | None, n: int, prefix: str, what: str) -> list[str]:
+        if names is None:
+            return [f"{prefix}{i}" if n > 1 or prefix == "x" else prefix for i in range(n)]
+        names = [str(v) for v in names]
+        if len(names) != n:
+            raise ValueError(f"{what} has {len(names)} names for {n} nodes")
+        if len(set(names)) != n:
+            raise ValueError(f"{what} contains duplicates: {names}")
+        return names
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def width_in(self) -> int:
+        return self.widths[0][0]
+
+    @property
+    def width_out(self) -> int:
+        return sum(self.widths[-1])
+
+    @property
+    def width(self) -> list:
+        """Width list as given (ints for pure sum layers)."""
+        return [s if m == 0 else [s, m] for s, m in self.widths]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.layers[0].coef.dtype
+
+    @property
+    def grid_size(self) -> int:
+        return self.layers[0].G
+
+    def _combine(self, l: int, subnodes: torch.Tensor) -> torch.Tensor:
+        """Turn layer ``l``'s sums into node values (multiplication nodes multiply)."""
+        n_sum, n_mult = self.widths[l + 1]
+        if n_mult == 0:
+            return subnodes
+        prods = subnodes[:, n_sum:].reshape(-1, n_mult, self.mult_arity).prod(-1)
+        return torch.cat([subnodes[:, :n_sum], prods], dim=1)
+
+    # ------------------------------------------------------------------ forward
+    def as_tensor(self, X, name: str = "X") -> torch.Tensor:
+        """Convert inputs to a (batch, n_inputs) tensor of the model's dtype, checking the shape."""
+        if isinstance(X, torch.Tensor):
+            t = X.to(self.dtype)
+        else:
+            try:
+                t = torch.as_tensor(np.asarray(X, dtype=np.float64), dtype=self.dtype)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{name} must be numeric (array-like of floats): {exc}") from None
+        if t.dim() == 1 and self.width_in == 1:
+            t = t.unsqueeze(1)
+        if t.dim() != 2 or t.shape[1] != self.width_in:
+            raise ValueError(
+                f"{name} must have shape (n_samples, {self.width_in}) for a KAN with width "
+                f"{self.width}; got {tuple(t.shape)}"
+            )
+        return t
+
+    def forward(self, x: torch.Tensor, return_activations: bool = False):
+        """Evaluate the network.
+
+        Parameters
+        ----------
+        x : Tensor or array, shape (batch, n_inputs)
+        return_activations : bool
+            Also return an :class:`Activations` record with every edge's output.
+
+        Returns
+        -------
+        Tensor (batch, n_outputs), and the :class:`Activations` when requested.
+        """
+        x = self.as_tensor(x)
+        h = (x - self.input_shift) / self.input_scale
+        acts = Activations() if return_activations else None
+        for l, layer in enumerate(self.layers):
+            if acts is not None:
+                acts.inputs.append(h)
+                sub, edges = layer(h, return_edges=True)
+                acts.edges.append(edges)
+                acts.subnodes.append(sub)
+            else:
+                sub = layer(h)
+            h = self._combine(l, sub)
+        out = h * self.output_scale + self.output_shift
+        if acts is not None:
+            acts.output = out
+            return out, acts
+        return out
+
+    @torch.no_grad()
+    def predict(self, X) -> np.ndarray:
+        """Predictions as a float64 numpy array of shape (n_samples, n_outputs)."""
+        return self.forward(self.as_tensor(X)).double().numpy()
+
+    def layer_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The input each layer sees for samples ``x`` (no gradient)."""
+        with torch.no_grad():
+            h = (self.as_tensor(x) - self.input_shift) / self.input_scale
+            seen = []
+            for l, layer in enumerate(self.layers):
+                seen.append(h)
+                h = self._combine(l, layer(h))
+        return seen
+
+    # ------------------------------------------------------------------ grids
+    def update_grid(self, x, grid_eps: float = 0.02, margin: float = 0.0) -> None:
+        """Re-place every layer's knots from the samples ``x``, preserving the functions.
+
+        Layers are updated front to back, each from the inputs it sees.
+        """
+        x = self.as_tensor(x)
+        with torch.no_grad():
+            h = (x - self.input_shift) / self.input_scale
+            for l, layer in enumerate(self.layers):
+                layer.update_grid(h, grid_eps=grid_eps, margin=margin)
+                h = self._combine(l, layer(h))
+
+    def refine(self, grid: int, x=None) -> "KAN":
+        """Grid extension: move every spline onto ``grid`` intervals (in place).
+
+        Parameters
+        ----------
+        grid : int
+            New number of intervals.
+        x : array, optional
+            Samples the transfer must match besides a sweep of each domain.
+
+        Returns
+        -------
+        self
+        """
+        seen = self.layer_inputs(x) if x is not None else [None] * len(self.layers)
+        for layer, h in zip(self.layers, seen):
+            layer.refine(int(grid), h)
+        return self
+
+    # ------------------------------------------------------------------ misc
+    def n_edges(self) -> int:
+        """Number of active (unmasked) edges."""
+        return int(sum(layer.mask.sum().item() for layer in self.layers))
+
+    def set_normalization(self, X: np.ndarray | None = None, y: np.ndarray | None = None) -> None:
+        """Standardise inputs/outputs inside the model (mean 0, std 1 on the given data).
+
+        The affine maps are part of the model (and of its formula), so callers
+        keep working in the original units.
+        """
+        with torch.no_grad():
+            if X is not None:
+                Xt = self.as_tensor(X).double()
+                self.input_shift.copy_(Xt.mean(0))
+                self.input_scale.copy_(Xt.std(0).clamp_min(1e-12))
+            if y is not None:
+                yt = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(-1, self.width_out)
+                self.output_shift.copy_(yt.mean(0))
+                self.output_scale.copy_(yt.std(0).clamp_min(1e-12))
+
+    def copy(self) -> "KAN":
+        """A deep copy (parameters, grids, masks, symbolic state)."""
+        import copy
+
+        return copy.deepcopy(self)
+
+    def save(self, path) -> None:
+        """Save to ``path`` atomically (see :func:`kansr.io.save_model`)."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path, library=None) -> "KAN":
+        """Load a model saved with :meth:`save` (see :func:`kansr.io.load_model`)."""
+        from .io import load_model
+
+        return load_model(path, library=library)
+
+    def __repr__(self) -> str:
+        return f"KAN(width={self.width}, grid={self.grid_size}, k={self.k}, edges={self.n_edges()})"

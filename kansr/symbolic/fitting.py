@@ -1,0 +1,750 @@
+"""Fit sampled 1-D edge functions to ``c*f(a*x + b) + d`` for a whole library.
+
+The search is batched over edges, library functions' grid points and samples:
+
+1. **Normalise.** Per edge, ``x`` is mapped affinely onto ``u`` in ``[-1, 1]``
+   and ``y`` is standardised. The ``(a, b)`` search runs in these
+   coordinates, so ``a_range``/``b_range`` bound the *span of the inner
+   argument over the data* (``a*u + b`` covers ``[b - |a|, b + |a|]``)
+   independently of the scale of ``x``. Returned parameters refer to the raw
+   ``x`` and ``y``.
+2. **Grid.** For every edge, function and ``(a, b)`` grid point the optimal
+   ``(c, d)`` is closed-form least squares, so the goodness of fit is
+   ``R^2 = cov(f, y)^2 / (var f * var y)`` -- a few reductions over a
+   ``(edges, grid, samples)`` float32 tensor per function, on at most
+   ``max_samples`` samples per edge (evenly spaced in sorted ``x`` order,
+   extremes included). Grid points whose inner argument leaves the domain on
+   the data (or with a non-finite or numerically constant ``f``) are invalid.
+   For interval domains this uses the segment ``[b - |a|, b + |a|]``, so a
+   pole between two samples also invalidates the point.
+3. **Zoom.** Up to ``n_starts`` local maxima of the grid are refined with
+   shrinking local grids.
+4. **Polish.** The ``polish_top`` most promising functions per edge are
+   refined by batched Levenberg--Marquardt on ``(a, b, c, d)`` in float64 on
+   all samples, with ``(c, d)`` re-solved in closed form after each step.
+5. **Final pass.** For every edge and function, the inner map is put in
+   canonical form (see :attr:`SymbolicFunction.canonical`), ``(c, d)`` are
+   re-solved in float64 on all samples, and R^2 and validity are computed
+   from exactly the returned parameters.
+
+Functions with ``inner == "identity"`` (``"0"``, ``"x"``) skip steps 2--4
+(``a = 1, b = 0``); ``inner == "breakpoint"`` (``"sign"``) is solved exactly
+by scanning all gaps between sorted samples with cumulative sums.
+
+Ranking
+-------
+With ``loss = 1 - R^2`` and ``w = weight_simple``::
+
+    score = -(1 - w) * log10(loss + loss_floor) - w * complexity
+
+(higher is better). A candidate ``k`` complexity units simpler than another
+is preferred unless the other leaves at least ``10**(k * w / (1 - w))``
+times less variance unexplained -- with the default ``w = 0.5``, one decade
+per unit. Losses below ``loss_floor`` count as a perfect fit, so among exact
+fits the simplest wins. Scores are compared after rounding to 1e-6, then by
+complexity, then by library order; numerically equivalent candidates (e.g.
+``sin`` and ``cos``, ``tanh`` and ``sigmoid``) therefore rank
+deterministically.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import torch
+import torch.nn.functional as F
+
+from .library import Domain, SymbolicFunction, get_library
+
+__all__ = ["Candidate", "FitResult", "fit_affine"]
+
+# Elements of the (edges, points, samples) float32 work tensor per chunk.
+_CHUNK_ELEMENTS = 1 << 21
+# A candidate f counts as numerically constant on the data below these
+# relative variances var(f) / mean(f^2) (float32 search, float64 refits).
+_MIN_REL_VAR_F32 = 1e-4
+_MIN_REL_VAR_F64 = 1e-24
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One fitted formula ``c*f(a*x + b) + d`` for one edge.
+
+    Attributes
+    ----------
+    name : str
+        Library function name.
+    a, b, c, d : float
+        Parameters (in raw ``x``/``y`` units, canonical inner map).
+    r2 : float
+        Coefficient of determination on all samples, in ``[0, 1]``.
+    complexity : int
+        The function's complexity.
+    score : float
+        Ranking score (higher is better), see :mod:`kansr.symbolic.fitting`.
+    """
+
+    name: str
+    a: float
+    b: float
+    c: float
+    d: float
+    r2: float
+    complexity: int
+    score: float
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """Fits of every edge to every library function.
+
+    All tensors have shape ``(n_edges, n_functions)``; column ``j``
+    corresponds to ``names[j]``. Invalid entries (no inner map keeps the data
+    inside the function's domain) have ``valid == False``, ``a = 1``,
+    ``b = c = 0``, ``d = mean(y)``, ``r2 = 0`` and ``score = -inf``; they
+    never appear in :meth:`ranked` or :meth:`best`.
+
+    Attributes
+    ----------
+    names : tuple of str
+    a, b, c, d, r2, score : torch.Tensor
+        float64 tensors.
+    complexity : torch.Tensor
+        int64 tensor.
+    valid : torch.Tensor
+        bool tensor.
+    library : dict
+        ``name -> SymbolicFunction`` used for the fit.
+    """
+
+    names: tuple[str, ...]
+    a: torch.Tensor
+    b: torch.Tensor
+    c: torch.Tensor
+    d: torch.Tensor
+    r2: torch.Tensor
+    complexity: torch.Tensor
+    score: torch.Tensor
+    valid: torch.Tensor
+    library: dict[str, SymbolicFunction]
+
+    @property
+    def n_edges(self) -> int:
+        """Number of fitted edges."""
+        return int(self.a.shape[0])
+
+    @property
+    def n_functions(self) -> int:
+        """Number of library functions."""
+        return len(self.names)
+
+    def _edge(self, edge: int) -> int:
+        if isinstance(edge, bool) or not isinstance(edge, int):
+            raise TypeError(f"edge must be an int, got {type(edge).__name__}")
+        if not -self.n_edges <= edge < self.n_edges:
+            raise ValueError(f"edge index {edge} out of range for {self.n_edges} edges")
+        return edge % self.n_edges
+
+    def ranked(self, edge: int) -> list[Candidate]:
+        """Valid candidates of one edge, best first.
+
+        Parameters
+        ----------
+        edge : int
+            Edge index.
+
+        Returns
+        -------
+        list of Candidate
+        """
+        e = self._edge(edge)
+        rows = [t[e].tolist() for t in (self.a, self.b, self.c, self.d, self.r2, self.score)]
+        comp = self.complexity[e].tolist()
+        valid = self.valid[e].tolist()
+        order = sorted(
+            (j for j in range(self.n_functions) if valid[j]),
+            key=lambda j: (-round(rows[5][j], 6), comp[j], j),
+        )
+        return [
+            Candidate(self.names[j], rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], comp[j], rows[5][j])
+            for j in order
+        ]
+
+    def best(self) -> list[Candidate]:
+        """The top-ranked candidate of every edge (``"0"``/``"x"`` are always valid)."""
+        return [self.ranked(e)[0] for e in range(self.n_edges)]
+
+    def predict(self, x: torch.Tensor, edge: int, name: str | None = None) -> torch.Tensor:
+        """Evaluate ``c*f(a*x + b) + d`` of one edge in float64.
+
+        Parameters
+        ----------
+        x : array_like
+            Inputs (any shape).
+        edge : int
+            Edge index.
+        name : str, optional
+            Function name; the edge's best candidate when omitted.
+
+        Returns
+        -------
+        torch.Tensor
+            float64 tensor shaped like ``x`` (uses the safe ``torch_fn``).
+        """
+        e = self._edge(edge)
+        if name is None:
+            name = self.ranked(e)[0].name
+        if name not in self.names:
+            raise ValueError(f"unknown function {name!r}; fitted: {', '.join(self.names)}")
+        j = self.names.index(name)
+        xt = torch.as_tensor(x, dtype=torch.float64)
+        z = self.a[e, j] * xt + self.b[e, j]
+        return self.c[e, j] * self.library[name].torch_fn(z) + self.d[e, j]
+
+
+# --------------------------------------------------------------------------- #
+# Input handling
+# --------------------------------------------------------------------------- #
+def _resolve_library(
+    library: Mapping[str, SymbolicFunction] | Iterable[str | SymbolicFunction] | None,
+) -> dict[str, SymbolicFunction]:
+    if library is None:
+        return get_library()
+    if isinstance(library, Mapping):
+        out = {}
+        for key, func in library.items():
+            if not isinstance(func, SymbolicFunction):
+                raise TypeError(f"library[{key!r}] must be a SymbolicFunction, got {type(func).__name__}")
+            if key != func.name:
+                raise ValueError(f"library key {key!r} does not match function name {func.name!r}")
+            out[key] = func
+    else:
+        if isinstance(library, (str, SymbolicFunction)):
+            library = [library]
+        out = {}
+        for item in library:
+            if isinstance(item, str):
+                func = get_library([item])[item]
+            elif isinstance(item, SymbolicFunction):
+                func = item
+            else:
+                raise TypeError(f"library entries must be names or SymbolicFunction, got {type(item).__name__}")
+            if func.name in out:
+                raise ValueError(f"library function {func.name!r} given twice")
+            out[func.name] = func
+    if not out:
+        raise ValueError("library is empty")
+    return out
+
+
+def _as_float64(name: str, value) -> torch.Tensor:
+    try:
+        t = torch.as_tensor(value.detach() if isinstance(value, torch.Tensor) else value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"{name} must be a numeric tensor or array, got {type(value).__name__}") from exc
+    if t.is_complex():
+        raise TypeError(f"{name} must be real, got dtype {t.dtype}")
+    return t.to(device="cpu", dtype=torch.float64)
+
+
+def _check_inputs(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    xt, yt = _as_float64("x", x), _as_float64("y", y)
+    if xt.shape != yt.shape:
+        raise ValueError(f"x and y must have the same shape, got {tuple(xt.shape)} and {tuple(yt.shape)}")
+    if xt.dim() == 1:
+        xt, yt = xt[None], yt[None]
+    if xt.dim() != 2:
+        raise ValueError(f"x and y must have shape (n_edges, n_samples) or (n_samples,), got {tuple(xt.shape)}")
+    if xt.shape[0] == 0:
+        raise ValueError("x and y contain no edges")
+    if xt.shape[1] < 2:
+        raise ValueError(f"need at least 2 samples per edge, got {xt.shape[1]}")
+    for name, t in (("x", xt), ("y", yt)):
+        bad = ~torch.isfinite(t).all(dim=1)
+        if bool(bad.any()):
+            edges = bad.nonzero().flatten().tolist()
+            shown = ", ".join(map(str, edges[:10])) + (", ..." if len(edges) > 10 else "")
+            raise ValueError(f"{name} contains NaN or inf on edge index {shown}")
+    return xt.contiguous(), yt.contiguous()
+
+
+def _check_range(name: str, rng) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in rng)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a pair of numbers, got {rng!r}") from exc
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be finite with lo < hi, got {rng!r}")
+    return lo, hi
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+# --------------------------------------------------------------------------- #
+# Vectorised building blocks
+# --------------------------------------------------------------------------- #
+def _segment_ok(domain: Domain, a: torch.Tensor, b: torch.Tensor, u_lo: float = -1.0, u_hi: float = 1.0):
+    """Whether ``a*u + b`` stays in an interval domain for all ``u`` in ``[u_lo, u_hi]``.
+
+    Returns ``None`` when no check is needed (real line) or possible
+    (predicate domains, checked pointwise by the caller). A relative margin
+    absorbs the rounding of the later conversion to raw coordinates.
+    """
+    if domain.is_real_line or not domain.supports_segments:
+        return None
+    p, q = a * u_lo + b, a * u_hi + b
+    lo, hi = torch.minimum(p, q), torch.maximum(p, q)
+    margin = 1e-9 * (a.abs() + b.abs() + 1.0)
+    return domain.contains_segment(lo - margin, hi + margin)
+
+
+def _grid_r2(func: SymbolicFunction, A: torch.Tensor, B: torch.Tensor, us: torch.Tensor, W: torch.Tensor,
+             vy: torch.Tensor) -> torch.Tensor:
+    """R^2 of the closed-form (c, d) fit for each inner map; -1 where invalid.
+
+    A, B: (E, P) float64 inner maps; us: (E, S) float32 samples; W: (E, S, 2)
+    float32 with columns ``1/S`` and ``ys/S`` (ys centred), so one matmul
+    yields mean(f) and cov(f, y); vy: (E,) variance of ys. Returns (E, P)
+    float32.
+    """
+    E, P = A.shape
+    S = us.shape[1]
+    seg = _segment_ok(func.domain, A, B)
+    pointwise = not func.domain.supports_segments
+    out = torch.empty(E, P, dtype=torch.float32)
+    step = max(1, _CHUNK_ELEMENTS // (P * S))
+    for s in range(0, E, step):  # chunks of edges bound the working memory
+        sl = slice(s, s + step)
+        a32, b32 = A[sl].to(torch.float32), B[sl].to(torch.float32)
+        z = torch.addcmul(b32[..., None], a32[..., None], us[sl, None, :])
+        f = func.torch_fn(z)
+        ok = torch.ones(a32.shape, dtype=torch.bool) if seg is None else seg[sl]
+        if pointwise:
+            ok = ok & func.domain.contains(z).all(-1)
+        moments = torch.matmul(f, W[sl])
+        mf, cov = moments[..., 0], moments[..., 1]
+        m2 = torch.linalg.vector_norm(f, dim=-1).square_() / S
+        vf = m2 - mf.square()
+        r2 = cov.square() / (vf * vy[sl, None])
+        # var f = E[f^2] - E[f]^2 loses ~eps32 * E[f^2]; requiring a relative
+        # std of 1% keeps the R^2 error of the search below ~1e-3 and drops
+        # numerically constant candidates (e.g. a ~ 0).
+        ok &= torch.isfinite(r2) & torch.isfinite(m2) & (vf > _MIN_REL_VAR_F32 * m2) & (m2 > 1e-30)
+        out[sl] = torch.where(ok, r2, torch.full_like(r2, -1.0))
+    return out
+
+
+def _search_affine(func: SymbolicFunction, us, W, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points):
+    """Grid search + zoom for one function over all edges (normalised coordinates)."""
+    E = us.shape[0]
+    na, nb = a_grid.numel(), b_grid.numel()
+    A = a_grid.repeat_interleave(nb).expand(E, -1)
+    B = b_grid.repeat(na).expand(E, -1)
+    r2 = _grid_r2(func, A, B, us, W, vy)
+    # Local maxima of the R^2 map seed the zoom, so that one broad basin
+    # cannot occupy all starts (matters for periodic and step-like fits).
+    pooled = F.max_pool2d(r2.view(E, 1, na, nb), 3, stride=1, padding=1).view(E, -1)
+    peaks = torch.where((r2 >= pooled) & (r2 >= 0), r2, torch.full_like(r2, -math.inf))
+    best, idx = peaks.topk(min(n_starts, na * nb), dim=1)
+    best = best.to(torch.float64)
+    a0, b0 = A.gather(1, idx), B.gather(1, idx)
+    ha = (a_grid[-1] - a_grid[0]).item() / max(na - 1, 1)
+    hb = (b_grid[-1] - b_grid[0]).item() / max(nb - 1, 1)
+    lin = torch.linspace(-1.0, 1.0, zoom_points, dtype=torch.float64)
+    oa = lin.repeat_interleave(zoom_points)
+    ob = lin.repeat(zoom_points)
+    k = a0.shape[1]
+    for _ in range(zoom_iterations):
+        Az = (a0[..., None] + ha * oa).reshape(E, -1)
+        Bz = (b0[..., None] + hb * ob).reshape(E, -1)
+        r = _grid_r2(func, Az, Bz, us, W, vy).view(E, k, -1).to(torch.float64)
+        val, arg = r.max(-1)
+        better = val > best
+        a0 = torch.where(better, Az.view(E, k, -1).gather(-1, arg[..., None]).squeeze(-1), a0)
+        b0 = torch.where(better, Bz.view(E, k, -1).gather(-1, arg[..., None]).squeeze(-1), b0)
+        best = torch.where(better, val, best)
+        shrink = 2.0 / (zoom_points - 1)
+        ha, hb = ha * shrink, hb * shrink
+    j = best.argmax(1, keepdim=True)
+    return a0.gather(1, j).squeeze(1), b0.gather(1, j).squeeze(1), best.gather(1, j).squeeze(1)
+
+
+def _closed_form(f: torch.Tensor, y: torch.Tensor, y_mean: torch.Tensor):
+    """Least-squares (c, d) for y ~ c*f + d along the last axis (float64)."""
+    mf = f.mean(-1)
+    fc = f - mf[..., None]
+    sff = fc.square().sum(-1)
+    sfy = (fc * (y - y_mean[..., None])).sum(-1)
+    scale = f.square().sum(-1)
+    usable = (sff > _MIN_REL_VAR_F64 * scale) & (sff > 1e-300)
+    c = torch.where(usable, sfy / torch.where(usable, sff, torch.ones_like(sff)), torch.zeros_like(sff))
+    d = y_mean - c * mf
+    return c, d
+
+
+class _DomainCheck:
+    """Vectorised segment/pointwise domain checks for rows of mixed functions.
+
+    Rows whose domain is a single plain interval (the common case, including
+    the real line) are checked with one set of tensor comparisons; unions,
+    periodic and predicate domains fall back to one check per function.
+    """
+
+    def __init__(self, funcs: list[SymbolicFunction], sizes: list[int]):
+        self.sizes = sizes
+        lo, hi, lo_c, hi_c, simple = [], [], [], [], []
+        self.fallback: list[tuple[int, int, Domain]] = []
+        start = 0
+        for func, n in zip(funcs, sizes):
+            dom = func.domain
+            plain = dom.predicate is None and dom.period is None and len(dom.intervals) == 1
+            iv = dom.intervals[0] if plain else None
+            lo += [iv.lo if plain else -math.inf] * n
+            hi += [iv.hi if plain else math.inf] * n
+            lo_c += [bool(plain and iv.lo_closed)] * n
+            hi_c += [bool(plain and iv.hi_closed)] * n
+            if not plain:
+                self.fallback.append((start, start + n, dom))
+            start += n
+        self.lo = torch.tensor(lo, dtype=torch.float64)
+        self.hi = torch.tensor(hi, dtype=torch.float64)
+        self.lo_c = torch.tensor(lo_c, dtype=torch.bool)
+        self.hi_c = torch.tensor(hi_c, dtype=torch.bool)
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        margin = 1e-9 * (a.abs() + b.abs() + 1.0)
+        lo = b - a.abs() - margin  # a*u + b over u in [-1, 1]
+        hi = b + a.abs() + margin
+        ok = torch.where(self.lo_c, lo >= self.lo, lo > self.lo) & torch.where(self.hi_c, hi <= self.hi, hi < self.hi)
+        for i, j, dom in self.fallback:
+            if dom.supports_segments:
+                ok[i:j] &= dom.contains_segment(lo[i:j], hi[i:j])
+            else:
+                ok[i:j] &= dom.contains(z[i:j]).all(-1)
+        return ok
+
+
+def _polish(groups: list[tuple[SymbolicFunction, torch.Tensor]], u: torch.Tensor, y: torch.Tensor,
+            a: torch.Tensor, b: torch.Tensor, iterations: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batched Levenberg--Marquardt on (a, b, c, d) in float64 (normalised coordinates).
+
+    ``groups`` lists ``(function, edge rows)``; ``a``/``b`` hold the start
+    points of all groups concatenated. Only the evaluation of ``f`` (and its
+    derivative, by autograd) is per function; the rest runs on all rows of
+    all functions at once. ``(c, d)`` are re-solved in closed form at every
+    trial point (variable projection), so a step is accepted only if it
+    lowers the optimal-(c, d) cost; trial points leaving the domain or giving
+    non-finite values are rejected like any other failed step.
+    """
+    funcs = [fn for fn, _ in groups]
+    sizes = [int(rows.numel()) for _, rows in groups]
+    rows = torch.cat([r for _, r in groups])
+    U, Y = u[rows], y[rows]
+    n = U.shape[1]
+    y_mean = Y.mean(-1)
+    check = _DomainCheck(funcs, sizes)
+
+    def evaluate(a_: torch.Tensor, b_: torch.Tensor):
+        with torch.enable_grad():
+            z = torch.addcmul(b_[:, None], a_[:, None], U).requires_grad_(True)
+            f = torch.cat([fn.torch_fn(zg) for fn, zg in zip(funcs, z.split(sizes))])
+            g = torch.autograd.grad(f, z, torch.ones_like(f), allow_unused=True)[0] if f.requires_grad else None
+        f = f.detach()
+        g = torch.zeros_like(f) if g is None else g
+        c, d = _closed_form(f, Y, y_mean)
+        r = c[:, None] * f + d[:, None] - Y
+        sse = r.square().sum(-1)
+        ok = torch.isfinite(sse) & torch.isfinite(g).all(-1) & check(a_, b_, z.detach())
+        return f, g, c, r, sse, ok
+
+    def normal_equations(f, g, c, r):
+        cg = c[:, None] * g
+        J = torch.stack((cg * U, cg, f, torch.ones_like(f)), dim=-1)  # (rows, N, 4)
+        Jt = J.transpose(1, 2)
+        return Jt @ J, (Jt @ r[..., None]).squeeze(-1)
+
+    f, g, c, r, sse, ok = evaluate(a, b)
+    JtJ, Jtr = normal_equations(f, g, c, r)
+    lam = torch.full_like(a, 1e-3)
+    active = ok & (sse > 1e-28 * n)
+    for _ in range(iterations):
+        if not bool(active.any()):
+            break
+        diag = JtJ.diagonal(dim1=1, dim2=2)
+        damp = diag + 1e-12 * diag.amax(-1, keepdim=True) + 1e-300
+        step, info = torch.linalg.solve_ex(JtJ + torch.diag_embed(lam[:, None] * damp), -Jtr)
+        at, bt = a + step[:, 0], b + step[:, 1]
+        ft, gt, ct, rt, sset, okt = evaluate(at, bt)
+        accept = active & okt & (info == 0) & (sset < sse)
+        if bool(accept.any()):
+            JtJt, Jtrt = normal_equations(ft, gt, ct, rt)
+            m1 = accept[:, None]
+            JtJ = torch.where(accept[:, None, None], JtJt, JtJ)
+            Jtr = torch.where(m1, Jtrt, Jtr)
+            a, b = torch.where(accept, at, a), torch.where(accept, bt, b)
+            f, g = torch.where(m1, ft, f), torch.where(m1, gt, g)
+            c, sse = torch.where(accept, ct, c), torch.where(accept, sset, sse)
+        lam = torch.where(accept, lam * 0.3, lam * 5.0).clamp(1e-12, 1e12)
+        # Rows that fit exactly or cannot make progress any more stop.
+        active &= (sse > 1e-28 * n) & (lam < 1e10)
+    return a, b
+
+
+def _breakpoint_search(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Best break point t for a two-level step in x - t, scanning every sample gap.
+
+    For a split after the k smallest samples, the closed-form two-level fit
+    explains ``k*(N-k)/N * (mean_left - mean_right)^2`` of the sum of squares.
+    """
+    E, N = x.shape
+    xs, order = torch.sort(x, dim=1, stable=True)
+    ys = y.gather(1, order)
+    ys = ys - ys.mean(1, keepdim=True)
+    k = torch.arange(1, N, dtype=torch.float64)
+    left = torch.cumsum(ys, 1)[:, :-1]
+    total = ys.sum(1, keepdim=True)
+    gain = k * (N - k) / N * (left / k - (total - left) / (N - k)).square()
+    gap_ok = xs[:, 1:] > xs[:, :-1]
+    gain = torch.where(gap_ok, gain, torch.full_like(gain, -1.0))
+    kbest = gain.argmax(1, keepdim=True)
+    t = 0.5 * (xs.gather(1, kbest) + xs.gather(1, kbest + 1)).squeeze(1)
+    # Constant x: put the break point outside the data (constant f, c = 0).
+    return torch.where(gap_ok.any(1), t, xs[:, 0] - 1.0)
+
+
+def _final_pass(func: SymbolicFunction, a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                y_mean: torch.Tensor, sst: torch.Tensor, constant: torch.Tensor):
+    """(c, d), R^2 and validity on all samples for raw-coordinate inner maps."""
+    if func.canonical is not None:
+        a, b = func.canonical(a, b)
+    z = a[:, None] * x + b[:, None]
+    f = func.torch_fn(z)
+    ok = torch.isfinite(f).all(-1) & torch.isfinite(a) & torch.isfinite(b)
+    if not func.domain.is_real_line:
+        ok &= func.domain.contains(z).all(-1)
+    f = torch.where(ok[:, None], f, torch.zeros_like(f))
+    c, d = _closed_form(f, y, y_mean)
+    c = torch.where(constant, torch.zeros_like(c), c)
+    d = torch.where(constant, y_mean, d)
+    sse = (c[:, None] * f + d[:, None] - y).square().sum(-1)
+    r2 = (1.0 - sse / torch.where(constant, torch.ones_like(sst), sst)).clamp(0.0, 1.0)
+    r2 = torch.where(constant, torch.ones_like(r2), r2)
+    ok &= torch.isfinite(r2) & torch.isfinite(c) & torch.isfinite(d)
+    one, zero = torch.ones_like(a), torch.zeros_like(a)
+    return (
+        torch.where(ok, a, one),
+        torch.where(ok, b, zero),
+        torch.where(ok, c, zero),
+        torch.where(ok, d, y_mean),
+        torch.where(ok, r2, zero),
+        ok,
+    )
+
+
+def _scores(r2: torch.Tensor, complexity: torch.Tensor, valid: torch.Tensor, w: float, floor: float) -> torch.Tensor:
+    loss = (1.0 - r2).clamp(min=0.0)
+    score = -(1.0 - w) * torch.log10(loss + floor) - w * complexity.to(r2.dtype)
+    return torch.where(valid, score, torch.full_like(score, -math.inf))
+
+
+# --------------------------------------------------------------------------- #
+# Public entry point
+# --------------------------------------------------------------------------- #
+def fit_affine(
+    x,
+    y,
+    library: Mapping[str, SymbolicFunction] | Iterable[str | SymbolicFunction] | None = None,
+    *,
+    a_range: tuple[float, float] = (-10.0, 10.0),
+    b_range: tuple[float, float] = (-10.0, 10.0),
+    grid_points: int | tuple[int, int] = (24, 25),
+    n_starts: int = 3,
+    zoom_iterations: int = 3,
+    zoom_points: int = 5,
+    polish: bool = True,
+    polish_iterations: int = 20,
+    polish_top: int | None = 6,
+    max_samples: int = 128,
+    weight_simple: float = 0.5,
+    loss_floor: float = 1e-8,
+) -> FitResult:
+    """Fit every edge to ``c*f(a*x + b) + d`` for every library function.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Samples of shape ``(n_edges, n_samples)``, or ``(n_samples,)`` for a
+        single edge. Must be finite.
+    library : mapping, iterable of names/SymbolicFunction, or None
+        Functions to try; ``None`` uses :func:`get_library` (all built-in and
+        registered functions).
+    a_range, b_range : (float, float)
+        Search box for the inner map in normalised coordinates (``x``
+        mapped onto ``[-1, 1]`` per edge). The argument of ``f`` then spans
+        ``[b - |a|, b + |a|]`` over the data. The polish may leave the box.
+    grid_points : int or (int, int)
+        Coarse grid size for ``a`` and ``b``. The default uses an even
+        number of ``a`` values so the degenerate ``a = 0`` is not sampled.
+    n_starts : int
+        Local maxima of the coarse grid refined per edge and function.
+    zoom_iterations, zoom_points : int
+        Refinement rounds and points per axis (odd) of each local grid; the
+        local grid half-width starts at one coarse step and shrinks by
+        ``2 / (zoom_points - 1)`` per round.
+    polish : bool
+        Run Levenberg--Marquardt on all samples after the search.
+    polish_iterations : int
+        Maximum Levenberg--Marquardt iterations.
+    polish_top : int or None
+        Number of most promising searched functions polished per edge
+        (``None``: all).
+    max_samples : int
+        Samples per edge used by the grid search and zoom (evenly spaced in
+        sorted ``x`` order, extremes included). Polish and final scores use
+        all samples.
+    weight_simple : float
+        In ``[0, 1]``; trade-off between accuracy and complexity in the
+        ranking score (see module docstring).
+    loss_floor : float
+        Unexplained-variance fraction treated as a perfect fit.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    ValueError
+        On mismatched or malformed shapes, non-finite samples (naming the
+        edge index), or invalid options.
+    TypeError
+        On non-numeric inputs or wrongly typed options.
+
+    Notes
+    -----
+    Deterministic for given inputs and torch thread settings. Edges whose
+    ``y`` is constant get ``c = 0``, ``d = y`` and ``R^2 = 1`` for every
+    valid function, so ``"0"`` ranks first.
+    """
+    lib = _resolve_library(library)
+    xs, ys = _check_inputs(x, y)
+    a_lo, a_hi = _check_range("a_range", a_range)
+    b_lo, b_hi = _check_range("b_range", b_range)
+    if isinstance(grid_points, int) and not isinstance(grid_points, bool):
+        grid_points = (grid_points, grid_points)
+    try:
+        na, nb = grid_points
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"grid_points must be an int or a pair of ints, got {grid_points!r}") from exc
+    na, nb = _check_int("grid_points[0]", na, 2), _check_int("grid_points[1]", nb, 2)
+    n_starts = _check_int("n_starts", n_starts, 1)
+    zoom_iterations = _check_int("zoom_iterations", zoom_iterations, 0)
+    zoom_points = _check_int("zoom_points", zoom_points, 3)
+    if zoom_points % 2 == 0:
+        raise ValueError(f"zoom_points must be odd (the centre is kept), got {zoom_points}")
+    polish_iterations = _check_int("polish_iterations", polish_iterations, 0)
+    if polish_top is not None:
+        polish_top = _check_int("polish_top", polish_top, 1)
+    max_samples = _check_int("max_samples", max_samples, 2)
+    weight_simple = float(weight_simple)
+    if not 0.0 <= weight_simple <= 1.0:
+        raise ValueError(f"weight_simple must be in [0, 1], got {weight_simple}")
+    loss_floor = float(loss_floor)
+    if not (loss_floor > 0.0 and math.isfinite(loss_floor)):
+        raise ValueError(f"loss_floor must be positive and finite, got {loss_floor}")
+
+    funcs = list(lib.values())
+    names = tuple(lib)
+    E, N = xs.shape
+    Fn = len(funcs)
+    with torch.no_grad():
+        # Normalised coordinates: u in [-1, 1], standardised y.
+        x_min, x_max = xs.amin(1), xs.amax(1)
+        x_mid = 0.5 * (x_min + x_max)
+        x_half = 0.5 * (x_max - x_min)
+        x_half = torch.where(x_half > 0, x_half, torch.ones_like(x_half))
+        u = (xs - x_mid[:, None]) / x_half[:, None]
+        y_mean = ys.mean(1)
+        yc = ys - y_mean[:, None]
+        sst = yc.square().sum(1)
+        y_scale = ys.abs().amax(1)
+        constant = sst.sqrt() <= 64 * torch.finfo(torch.float64).eps * math.sqrt(N) * y_scale
+        y_std = torch.where(constant, torch.ones_like(sst), (sst / N).sqrt())
+        yn = yc / y_std[:, None]
+
+        # Search subsample: evenly spaced ranks in sorted-x order.
+        order = torch.argsort(u, dim=1, stable=True)
+        if N > max_samples:
+            ranks = torch.linspace(0, N - 1, max_samples, dtype=torch.float64).round().long()
+            order = order[:, ranks]
+        us = u.gather(1, order).to(torch.float32)
+        ys_sub = yn.gather(1, order)
+        ys_sub = (ys_sub - ys_sub.mean(1, keepdim=True)).to(torch.float32)
+        vy = ys_sub.square().mean(1).clamp(min=1e-30)
+        S = us.shape[1]
+        W = torch.stack((torch.full_like(ys_sub, 1.0 / S), ys_sub / S), dim=-1)
+
+        a_grid = torch.linspace(a_lo, a_hi, na, dtype=torch.float64)
+        b_grid = torch.linspace(b_lo, b_hi, nb, dtype=torch.float64)
+
+        a_n = torch.ones(E, Fn, dtype=torch.float64)
+        b_n = torch.zeros(E, Fn, dtype=torch.float64)
+        r2_search = torch.full((E, Fn), -1.0, dtype=torch.float64)
+        affine = [j for j, f in enumerate(funcs) if f.inner == "affine"]
+        for j in affine:  # one batched search per function (each has its own torch_fn)
+            a_n[:, j], b_n[:, j], r2_search[:, j] = _search_affine(
+                funcs[j], us, W, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points
+            )
+
+        if polish and polish_iterations > 0 and affine:
+            comp = torch.tensor([funcs[j].complexity for j in affine], dtype=torch.float64)
+            r2a = r2_search[:, affine]
+            prov = _scores(r2a.clamp(0.0, 1.0), comp.expand(E, -1), r2a >= 0, weight_simple, loss_floor)
+            k = len(affine) if polish_top is None else min(polish_top, len(affine))
+            top = prov.topk(k, dim=1).indices
+            chosen = torch.zeros_like(prov, dtype=torch.bool).scatter_(1, top, True) & torch.isfinite(prov)
+            groups, starts = [], []
+            for col, j in enumerate(affine):
+                rows = chosen[:, col].nonzero().flatten()
+                if rows.numel():
+                    groups.append((j, rows))
+            if groups:
+                a0 = torch.cat([a_n[rows, j] for j, rows in groups])
+                b0 = torch.cat([b_n[rows, j] for j, rows in groups])
+                a_p, b_p = _polish([(funcs[j], rows) for j, rows in groups], u, yn, a0, b0, polish_iterations)
+                for (j, rows), ap, bp in zip(groups, a_p.split([r.numel() for _, r in groups]),
+                                             b_p.split([r.numel() for _, r in groups])):
+                    a_n[rows, j], b_n[rows, j] = ap, bp
+
+        # Back to raw coordinates: a*u + b = (a/h)*x + (b - a*m/h).
+        a_raw = a_n / x_half[:, None]
+        b_raw = b_n - a_n * (x_mid / x_half)[:, None]
+        for j, func in enumerate(funcs):
+            if func.inner == "identity":
+                a_raw[:, j], b_raw[:, j] = 1.0, 0.0
+            elif func.inner == "breakpoint":
+                a_raw[:, j], b_raw[:, j] = 1.0, -_breakpoint_search(xs, ys)
+
+        out = {key: torch.empty(E, Fn, dtype=torch.float64) for key in ("a", "b", "c", "d", "r2")}
+        valid = torch.zeros(E, Fn, dtype=torch.bool)
+        for j, func in enumerate(funcs):
+            res = _final_pass(func, a_raw[:, j], b_raw[:, j], xs, ys, y_mean, sst, constant)
+            for key, val in zip(("a", "b", "c", "d", "r2"), res[:5]):
+                out[key][:, j] = val
+            # Affine functions whose search found no valid inner map stay invalid.
+            searched = r2_search[:, j] >= 0 if func.inner == "affine" else torch.ones(E, dtype=torch.bool)
+            valid[:, j] = res[5] & searched
+        for key, fill in (("a", 1.0), ("b", 0.0), ("c", 0.0), ("r2", 0.0)):
+            out[key] = torch.where(valid, out[key], torch.full_like(out[key], fill))
+        out["d"] = torch.where(valid, out["d"], y_mean[:, None].expand(E, Fn))
+
+        complexity = torch.tensor([f.complexity for f in funcs], dtype=torch.int64).expand(E, -1).clone()
+        score = _scores(out["r2"], complexity, valid, weight_simple, loss_floor)
+    return FitResult(names, out["a"], out["b"], out["c"], out["d"], out["r2"], complexity, score, valid, dict(lib))
