@@ -392,109 +392,125 @@ def _closed_form(f: torch.Tensor, y: torch.Tensor, y_mean: torch.Tensor):
 class _DomainCheck:
     """Vectorised segment/pointwise domain checks for rows of mixed functions.
 
-    Rows whose domain is a single plain interval (the common case, including
-    the real line) are checked with one set of tensor comparisons; unions,
-    periodic and predicate domains fall back to one check per function.
+    Row ``i`` belongs to function ``gid[i]``. Functions whose domain is a
+    single plain interval (the common case, including the real line) are
+    checked with one set of tensor comparisons; unions, periodic and
+    predicate domains fall back to one check per function.
     """
 
-    def __init__(self, funcs: list[SymbolicFunction], sizes: list[int]):
-        self.sizes = sizes
-        lo, hi, lo_c, hi_c, simple = [], [], [], [], []
-        self.fallback: list[tuple[int, int, Domain]] = []
-        start = 0
-        for func, n in zip(funcs, sizes):
+    def __init__(self, funcs: list[SymbolicFunction]):
+        lo, hi, lo_c, hi_c = [], [], [], []
+        self.fallback: list[tuple[int, Domain]] = []
+        for k, func in enumerate(funcs):
             dom = func.domain
             plain = dom.predicate is None and dom.period is None and len(dom.intervals) == 1
-            iv = dom.intervals[0] if plain else None
-            lo += [iv.lo if plain else -math.inf] * n
-            hi += [iv.hi if plain else math.inf] * n
-            lo_c += [bool(plain and iv.lo_closed)] * n
-            hi_c += [bool(plain and iv.hi_closed)] * n
+            iv = dom.intervals[0] if plain else Domain.real().intervals[0]
+            lo.append(iv.lo)
+            hi.append(iv.hi)
+            lo_c.append(iv.lo_closed)
+            hi_c.append(iv.hi_closed)
             if not plain:
-                self.fallback.append((start, start + n, dom))
-            start += n
+                self.fallback.append((k, dom))
         self.lo = torch.tensor(lo, dtype=torch.float64)
         self.hi = torch.tensor(hi, dtype=torch.float64)
         self.lo_c = torch.tensor(lo_c, dtype=torch.bool)
         self.hi_c = torch.tensor(hi_c, dtype=torch.bool)
 
-    def __call__(self, a: torch.Tensor, b: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        margin = 1e-9 * (a.abs() + b.abs() + 1.0)
-        lo = b - a.abs() - margin  # a*u + b over u in [-1, 1]
+    def __call__(self, gid: torch.Tensor, a: torch.Tensor, b: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        margin = 1e-9 * (a.abs() + b.abs() + 1.0)  # absorbs rounding of the raw-coordinate conversion
+        lo = b - a.abs() - margin  # range of a*u + b over u in [-1, 1]
         hi = b + a.abs() + margin
-        ok = torch.where(self.lo_c, lo >= self.lo, lo > self.lo) & torch.where(self.hi_c, hi <= self.hi, hi < self.hi)
-        for i, j, dom in self.fallback:
+        ok = torch.where(self.lo_c[gid], lo >= self.lo[gid], lo > self.lo[gid])
+        ok &= torch.where(self.hi_c[gid], hi <= self.hi[gid], hi < self.hi[gid])
+        for k, dom in self.fallback:
+            rows = (gid == k).nonzero().flatten()
+            if rows.numel() == 0:
+                continue
             if dom.supports_segments:
-                ok[i:j] &= dom.contains_segment(lo[i:j], hi[i:j])
+                ok[rows] &= dom.contains_segment(lo[rows], hi[rows])
             else:
-                ok[i:j] &= dom.contains(z[i:j]).all(-1)
+                ok[rows] &= dom.contains(z[rows]).all(-1)
         return ok
 
 
-def _polish(groups: list[tuple[SymbolicFunction, torch.Tensor]], u: torch.Tensor, y: torch.Tensor,
-            a: torch.Tensor, b: torch.Tensor, iterations: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batched Levenberg--Marquardt on (a, b, c, d) in float64 (normalised coordinates).
+def _polish(funcs: list[SymbolicFunction], gid: torch.Tensor, U: torch.Tensor, Y: torch.Tensor,
+            a: torch.Tensor, b: torch.Tensor, iterations: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batched Levenberg--Marquardt on (a, b, c, d) in float64, normalised coordinates.
 
-    ``groups`` lists ``(function, edge rows)``; ``a``/``b`` hold the start
-    points of all groups concatenated. Only the evaluation of ``f`` (and its
-    derivative, by autograd) is per function; the rest runs on all rows of
-    all functions at once. ``(c, d)`` are re-solved in closed form at every
-    trial point (variable projection), so a step is accepted only if it
-    lowers the optimal-(c, d) cost; trial points leaving the domain or giving
-    non-finite values are rejected like any other failed step.
+    Row ``i`` fits ``Y[i] ~ c*funcs[gid[i]](a*U[i] + b) + d`` from the start
+    ``(a[i], b[i])``; ``gid`` must be sorted. Only the evaluation of ``f``
+    (and of ``f'`` by autograd) is per function, everything else runs on all
+    rows at once. ``(c, d)`` are re-solved in closed form at every trial
+    point (variable projection): a step is accepted only if it lowers the
+    optimal-(c, d) cost, and trial points leaving the domain or giving
+    non-finite values are rejected like any other failed step. Converged
+    rows are dropped from the batch.
+
+    Returns
+    -------
+    a, b, sse : torch.Tensor
+        Refined inner maps and their residual sums of squares.
     """
-    funcs = [fn for fn, _ in groups]
-    sizes = [int(rows.numel()) for _, rows in groups]
-    rows = torch.cat([r for _, r in groups])
-    U, Y = u[rows], y[rows]
     n = U.shape[1]
-    y_mean = Y.mean(-1)
-    check = _DomainCheck(funcs, sizes)
+    a_out, b_out = a.clone(), b.clone()
+    sse_out = torch.full_like(a, math.inf)
+    rows = torch.arange(a.numel())
+    Y = Y - Y.mean(-1, keepdim=True)  # centred: then d = -c * mean(f)
+    check = _DomainCheck(funcs)
+    counts = len(funcs)
 
-    def evaluate(a_: torch.Tensor, b_: torch.Tensor):
+    def evaluate(a_, b_, U_, Y_, gid_):
+        sizes = torch.bincount(gid_, minlength=counts).tolist()
         with torch.enable_grad():
-            z = torch.addcmul(b_[:, None], a_[:, None], U).requires_grad_(True)
-            f = torch.cat([fn.torch_fn(zg) for fn, zg in zip(funcs, z.split(sizes))])
+            z = torch.addcmul(b_[:, None], a_[:, None], U_).requires_grad_(True)
+            f = torch.cat([funcs[k].torch_fn(zk) for k, zk in enumerate(z.split(sizes)) if sizes[k]])
             g = torch.autograd.grad(f, z, torch.ones_like(f), allow_unused=True)[0] if f.requires_grad else None
         f = f.detach()
         g = torch.zeros_like(f) if g is None else g
-        c, d = _closed_form(f, Y, y_mean)
-        r = c[:, None] * f + d[:, None] - Y
-        sse = r.square().sum(-1)
-        ok = torch.isfinite(sse) & torch.isfinite(g).all(-1) & check(a_, b_, z.detach())
-        return f, g, c, r, sse, ok
+        mf = f.mean(-1)
+        sfy = (f[:, None, :] @ Y_[:, :, None]).view(-1)
+        sff = torch.linalg.vector_norm(f, dim=-1).square() - n * mf.square()
+        usable = (sff > 1e-14 * n * (mf.square() + sff / n)) & (sff > 1e-300)
+        c = torch.where(usable, sfy / torch.where(usable, sff, torch.ones_like(sff)), torch.zeros_like(sff))
+        r = torch.addcmul((-c * mf)[:, None] - Y_, c[:, None], f)
+        sse = torch.linalg.vector_norm(r, dim=-1).square()
+        # Normal equations of J = [c f' u, c f', f, 1]; non-finite f' shows up in JtJ.
+        K = torch.stack((g * U_, g, f, torch.ones_like(f)), dim=-1)
+        Kt = K.transpose(1, 2)
+        scale = torch.stack((c, c, torch.ones_like(c), torch.ones_like(c)), dim=-1)
+        JtJ = (Kt @ K) * scale[:, :, None] * scale[:, None, :]
+        Jtr = (Kt @ r[..., None]).squeeze(-1) * scale
+        ok = torch.isfinite(sse) & torch.isfinite(JtJ).flatten(1).all(-1) & check(gid_, a_, b_, z.detach())
+        return sse, JtJ, Jtr, c, ok
 
-    def normal_equations(f, g, c, r):
-        cg = c[:, None] * g
-        J = torch.stack((cg * U, cg, f, torch.ones_like(f)), dim=-1)  # (rows, N, 4)
-        Jt = J.transpose(1, 2)
-        return Jt @ J, (Jt @ r[..., None]).squeeze(-1)
-
-    f, g, c, r, sse, ok = evaluate(a, b)
-    JtJ, Jtr = normal_equations(f, g, c, r)
+    sse, JtJ, Jtr, c, ok = evaluate(a, b, U, Y, gid)
+    sse_out = torch.where(ok, sse, sse_out)
     lam = torch.full_like(a, 1e-3)
-    active = ok & (sse > 1e-28 * n)
-    for _ in range(iterations):
-        if not bool(active.any()):
+    keep = ok & (sse > 1e-28 * n)
+    for it in range(iterations + 1):
+        if not bool(keep.all()):  # drop finished rows (results are already in *_out)
+            if not bool(keep.any()):
+                break
+            idx = keep.nonzero().flatten()
+            rows, a, b, U, Y, gid = rows[idx], a[idx], b[idx], U[idx], Y[idx], gid[idx]
+            sse, JtJ, Jtr, lam = sse[idx], JtJ[idx], Jtr[idx], lam[idx]
+        if it == iterations:
             break
         diag = JtJ.diagonal(dim1=1, dim2=2)
         damp = diag + 1e-12 * diag.amax(-1, keepdim=True) + 1e-300
         step, info = torch.linalg.solve_ex(JtJ + torch.diag_embed(lam[:, None] * damp), -Jtr)
         at, bt = a + step[:, 0], b + step[:, 1]
-        ft, gt, ct, rt, sset, okt = evaluate(at, bt)
-        accept = active & okt & (info == 0) & (sset < sse)
-        if bool(accept.any()):
-            JtJt, Jtrt = normal_equations(ft, gt, ct, rt)
-            m1 = accept[:, None]
-            JtJ = torch.where(accept[:, None, None], JtJt, JtJ)
-            Jtr = torch.where(m1, Jtrt, Jtr)
-            a, b = torch.where(accept, at, a), torch.where(accept, bt, b)
-            f, g = torch.where(m1, ft, f), torch.where(m1, gt, g)
-            c, sse = torch.where(accept, ct, c), torch.where(accept, sset, sse)
+        sset, JtJt, Jtrt, _, okt = evaluate(at, bt, U, Y, gid)
+        accept = okt & (info == 0) & (sset < sse)
+        converged = accept & (sse - sset <= 1e-10 * sse) & (lam <= 1.0)
+        a, b = torch.where(accept, at, a), torch.where(accept, bt, b)
+        sse = torch.where(accept, sset, sse)
+        JtJ = torch.where(accept[:, None, None], JtJt, JtJ)
+        Jtr = torch.where(accept[:, None], Jtrt, Jtr)
         lam = torch.where(accept, lam * 0.3, lam * 5.0).clamp(1e-12, 1e12)
-        # Rows that fit exactly or cannot make progress any more stop.
-        active &= (sse > 1e-28 * n) & (lam < 1e10)
-    return a, b
+        a_out[rows], b_out[rows], sse_out[rows] = a, b, sse
+        keep = ~converged & (sse > 1e-28 * n) & (lam < 1e10)
+    return a_out, b_out, sse_out
 
 
 def _breakpoint_search(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
