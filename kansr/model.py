@@ -139,6 +139,7 @@ class KAN(nn.Module):
         self.register_buffer("input_scale", torch.ones(n0, dtype=dtype))
         self.register_buffer("output_shift", torch.zeros(nL, dtype=dtype))
         self.register_buffer("output_scale", torch.ones(nL, dtype=dtype))
+        self.sample_inputs: torch.Tensor | None = None  # training inputs, set by fit (not saved)
         self.input_names = self._names(input_names, n0, "x", "input_names")
         self.output_names = self._names(output_names, nL, "y", "output_names")
 

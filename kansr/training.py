@@ -264,6 +264,7 @@ def fit(
     if early_stopping is not None and Xv is None:
         raise ValueError("early_stopping needs validation data: pass X_val/y_val or val_fraction > 0")
 
+    model.sample_inputs = Xt  # remembered for snapping and pruning without passing X again
     n = Xt.shape[0]
     lr = float(lr if lr is not None else (1.0 if optimizer == "lbfgs" else 1e-2))
     opt = _make_optimizer(optimizer, model.parameters(), lr)

@@ -408,7 +408,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="unknown library function"):
         fit_affine(x, x, ["sin", "nope"])
     with pytest.raises(ValueError, match="weight_simple"):
-        fit_affine(x, x, weight_simple=2.0)
+        fit_affine(x, x, weight_simple=-1.0)
     with pytest.raises(ValueError, match="a_range"):
         fit_affine(x, x, a_range=(1.0, -1.0))
     with pytest.raises(TypeError):

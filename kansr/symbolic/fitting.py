@@ -33,16 +33,19 @@ by scanning all gaps between sorted samples with cumulative sums.
 
 Ranking
 -------
-With ``loss = 1 - R^2`` and ``w = weight_simple``::
+With ``loss = 1 - R^2`` (unexplained variance fraction)::
 
-    score = -(1 - w) * log10(loss + loss_floor) - w * complexity
+    score = -log10(loss + loss_floor) - weight_simple * complexity
 
 (higher is better). A candidate ``k`` complexity units simpler than another
-is preferred unless the other leaves at least ``10**(k * w / (1 - w))``
-times less variance unexplained -- with the default ``w = 0.5``, one decade
-per unit. Losses below ``loss_floor`` count as a perfect fit, so among exact
-fits the simplest wins. Scores are compared after rounding to 1e-6, then by
-complexity, then by library order; numerically equivalent candidates (e.g.
+is preferred unless the other leaves at least ``10**(k * weight_simple)``
+times less variance unexplained -- with the default ``weight_simple = 0.5``
+a factor ~3.2 per unit. Losses below ``loss_floor`` count as a perfect fit,
+so among exact fits the simplest wins. (Much larger weights let ``"0"`` or
+``"x"`` beat good but complex fits: ``"0"`` always has ``loss = 1``, so a
+complexity-4 fit with ``R^2 = 0.9999`` ties with it at ``weight_simple = 1``.)
+Scores are compared after rounding to 1e-6, then by complexity, then by
+library order; numerically equivalent candidates (e.g.
 ``sin`` and ``cos``, ``tanh`` and ``sigmoid``) therefore rank
 deterministically.
 """
@@ -65,6 +68,8 @@ _CHUNK_ELEMENTS = 1 << 21
 # relative variances var(f) / mean(f^2) (float32 search, float64 refits).
 _MIN_REL_VAR_F32 = 1e-4
 _MIN_REL_VAR_F64 = 1e-24
+# Locations per side outside the data scanned for "location" functions.
+_N_OUTSIDE = 16
 
 
 @dataclass(frozen=True)
@@ -341,19 +346,28 @@ def _grid_r2(func: SymbolicFunction, A: torch.Tensor, B: torch.Tensor, us: torch
     return out
 
 
+def _top_peaks(r2: torch.Tensor, pooled: torch.Tensor, k: int):
+    """Indices and values of the ``k`` best local maxima per row (-inf if fewer)."""
+    peaks = torch.where((r2 >= pooled) & (r2 >= 0), r2, torch.full_like(r2, -math.inf))
+    best, idx = peaks.topk(min(k, r2.shape[1]), dim=1)
+    return idx, best.to(torch.float64)
+
+
 def _search_affine(func: SymbolicFunction, us, W, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points):
-    """Grid search + zoom for one function over all edges (normalised coordinates)."""
+    """Grid search + zoom for one function over all edges (normalised coordinates).
+
+    Returns ``(a, b, r2)`` of shape ``(E, n_starts)``: the zoomed local
+    maxima of the coarse R^2 map (``r2 = -inf`` for missing starts).
+    """
     E = us.shape[0]
     na, nb = a_grid.numel(), b_grid.numel()
     A = a_grid.repeat_interleave(nb).expand(E, -1)
     B = b_grid.repeat(na).expand(E, -1)
     r2 = _grid_r2(func, A, B, us, W, vy)
-    # Local maxima of the R^2 map seed the zoom, so that one broad basin
-    # cannot occupy all starts (matters for periodic and step-like fits).
+    # Distinct local maxima seed the zoom, so that one broad basin cannot
+    # take all starts (matters for periodic fits).
     pooled = F.max_pool2d(r2.view(E, 1, na, nb), 3, stride=1, padding=1).view(E, -1)
-    peaks = torch.where((r2 >= pooled) & (r2 >= 0), r2, torch.full_like(r2, -math.inf))
-    best, idx = peaks.topk(min(n_starts, na * nb), dim=1)
-    best = best.to(torch.float64)
+    idx, best = _top_peaks(r2, pooled, n_starts)
     a0, b0 = A.gather(1, idx), B.gather(1, idx)
     ha = (a_grid[-1] - a_grid[0]).item() / max(na - 1, 1)
     hb = (b_grid[-1] - b_grid[0]).item() / max(nb - 1, 1)
@@ -372,8 +386,31 @@ def _search_affine(func: SymbolicFunction, us, W, vy, a_grid, b_grid, n_starts, 
         best = torch.where(better, val, best)
         shrink = 2.0 / (zoom_points - 1)
         ha, hb = ha * shrink, hb * shrink
-    j = best.argmax(1, keepdim=True)
-    return a0.gather(1, j).squeeze(1), b0.gather(1, j).squeeze(1), best.gather(1, j).squeeze(1)
+    return a0, b0, best
+
+
+def _search_location(func: SymbolicFunction, us, W, vy, n_starts: int):
+    """1-D scan over the location t = -b/a for homogeneous functions (normalised coordinates).
+
+    Candidates are ``a = +-1`` with t at every midpoint between consecutive
+    (sorted) search samples -- so a kink or vertex is never missed between
+    grid points -- and at geometrically spaced distances outside the data,
+    where poles and branch points of ``1/x``, ``log``, ``sqrt``... live.
+    Returns the ``n_starts`` best local maxima as ``(a, b, r2)``, each
+    ``(E, n_starts)``.
+    """
+    E = us.shape[0]
+    us64 = us.to(torch.float64)
+    inside = 0.5 * (us64[:, 1:] + us64[:, :-1])
+    dist = torch.logspace(-3, 2, _N_OUTSIDE, dtype=torch.float64)
+    outside = torch.cat((-1.0 - dist, 1.0 + dist)).expand(E, -1)
+    t = torch.cat((inside, outside), dim=1)
+    A = torch.cat((torch.ones_like(t), -torch.ones_like(t)), dim=1)
+    B = -A * torch.cat((t, t), dim=1)
+    r2 = _grid_r2(func, A, B, us, W, vy)
+    pooled = F.max_pool1d(r2[:, None, :], 3, stride=1, padding=1)[:, 0]
+    idx, best = _top_peaks(r2, pooled, n_starts)
+    return A.gather(1, idx), B.gather(1, idx), best
 
 
 def _closed_form(f: torch.Tensor, y: torch.Tensor, y_mean: torch.Tensor):
@@ -502,7 +539,7 @@ def _polish(funcs: list[SymbolicFunction], gid: torch.Tensor, U: torch.Tensor, Y
         at, bt = a + step[:, 0], b + step[:, 1]
         sset, JtJt, Jtrt, _, okt = evaluate(at, bt, U, Y, gid)
         accept = okt & (info == 0) & (sset < sse)
-        converged = accept & (sse - sset <= 1e-10 * sse) & (lam <= 1.0)
+        converged = accept & (sse - sset <= 1e-7 * sse) & (lam <= 1.0)
         a, b = torch.where(accept, at, a), torch.where(accept, bt, b)
         sse = torch.where(accept, sset, sse)
         JtJ = torch.where(accept[:, None, None], JtJt, JtJ)
@@ -535,17 +572,28 @@ def _breakpoint_search(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.where(gap_ok.any(1), t, xs[:, 0] - 1.0)
 
 
-def _final_pass(func: SymbolicFunction, a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                y_mean: torch.Tensor, sst: torch.Tensor, constant: torch.Tensor):
+def _final_pass(func: SymbolicFunction, a: torch.Tensor, b: torch.Tensor, x: torch.Tensor, x_min: torch.Tensor,
+                x_max: torch.Tensor, y: torch.Tensor, y_mean: torch.Tensor, sst: torch.Tensor,
+                constant: torch.Tensor):
     """(c, d), R^2 and validity on all samples for raw-coordinate inner maps."""
     if func.canonical is not None:
         a, b = func.canonical(a, b)
-    z = a[:, None] * x + b[:, None]
+    z = torch.addcmul(b[:, None], a[:, None], x)
     f = func.torch_fn(z)
-    ok = torch.isfinite(f).all(-1) & torch.isfinite(a) & torch.isfinite(b)
-    if not func.domain.is_real_line:
-        ok &= func.domain.contains(z).all(-1)
-    f = torch.where(ok[:, None], f, torch.zeros_like(f))
+    # A finite sum means finite samples (cheaper than an element-wise test).
+    ok = torch.isfinite(f.sum(-1)) & torch.isfinite(a) & torch.isfinite(b)
+    dom = func.domain
+    if dom.supports_segments and not dom.is_real_line:
+        # z is monotone in x (also after rounding), so the values at the
+        # extreme samples bound every sample: exact for intervals, and pole
+        # crossings between samples are rejected too.
+        z1 = a * x_min + b
+        z2 = a * x_max + b
+        ok &= dom.contains_segment(torch.minimum(z1, z2), torch.maximum(z1, z2))
+    elif not dom.is_real_line:
+        ok &= dom.contains(z).all(-1)
+    if not bool(ok.all()):  # invalid rows -> f = 0 -> c = 0, no NaN downstream
+        f = torch.where(ok[:, None], f, torch.zeros_like(f))
     c, d = _closed_form(f, y, y_mean)
     c = torch.where(constant, torch.zeros_like(c), c)
     d = torch.where(constant, y_mean, d)
@@ -566,7 +614,7 @@ def _final_pass(func: SymbolicFunction, a: torch.Tensor, b: torch.Tensor, x: tor
 
 def _scores(r2: torch.Tensor, complexity: torch.Tensor, valid: torch.Tensor, w: float, floor: float) -> torch.Tensor:
     loss = (1.0 - r2).clamp(min=0.0)
-    score = -(1.0 - w) * torch.log10(loss + floor) - w * complexity.to(r2.dtype)
+    score = -torch.log10(loss + floor) - w * complexity.to(r2.dtype)
     return torch.where(valid, score, torch.full_like(score, -math.inf))
 
 
@@ -626,8 +674,8 @@ def fit_affine(
         sorted ``x`` order, extremes included). Polish and final scores use
         all samples.
     weight_simple : float
-        In ``[0, 1]``; trade-off between accuracy and complexity in the
-        ranking score (see module docstring).
+        Non-negative price of one complexity unit, in decades of
+        unexplained variance, in the ranking score (see module docstring).
     loss_floor : float
         Unexplained-variance fraction treated as a perfect fit.
 
@@ -670,8 +718,8 @@ def fit_affine(
         polish_top = _check_int("polish_top", polish_top, 1)
     max_samples = _check_int("max_samples", max_samples, 2)
     weight_simple = float(weight_simple)
-    if not 0.0 <= weight_simple <= 1.0:
-        raise ValueError(f"weight_simple must be in [0, 1], got {weight_simple}")
+    if not (weight_simple >= 0.0 and math.isfinite(weight_simple)):
+        raise ValueError(f"weight_simple must be non-negative and finite, got {weight_simple}")
     loss_floor = float(loss_floor)
     if not (loss_floor > 0.0 and math.isfinite(loss_floor)):
         raise ValueError(f"loss_floor must be positive and finite, got {loss_floor}")
@@ -713,31 +761,56 @@ def fit_affine(
         a_n = torch.ones(E, Fn, dtype=torch.float64)
         b_n = torch.zeros(E, Fn, dtype=torch.float64)
         r2_search = torch.full((E, Fn), -1.0, dtype=torch.float64)
-        affine = [j for j, f in enumerate(funcs) if f.inner == "affine"]
-        for j in affine:  # one batched search per function (each has its own torch_fn)
-            a_n[:, j], b_n[:, j], r2_search[:, j] = _search_affine(
-                funcs[j], us, W, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points
-            )
-
-        if polish and polish_iterations > 0 and affine:
-            comp = torch.tensor([funcs[j].complexity for j in affine], dtype=torch.float64)
-            r2a = r2_search[:, affine]
-            prov = _scores(r2a.clamp(0.0, 1.0), comp.expand(E, -1), r2a >= 0, weight_simple, loss_floor)
-            k = len(affine) if polish_top is None else min(polish_top, len(affine))
-            top = prov.topk(k, dim=1).indices
-            chosen = torch.zeros_like(prov, dtype=torch.bool).scatter_(1, top, True) & torch.isfinite(prov)
-            groups, starts = [], []
-            for col, j in enumerate(affine):
-                rows = chosen[:, col].nonzero().flatten()
+        searched = [j for j, f in enumerate(funcs) if f.inner in ("affine", "location")]
+        if searched:
+            # Starts (a, b, r2) per edge, searched function and start: (E, Fs, n_starts).
+            starts = [
+                _search_location(funcs[j], us, W, vy, n_starts)
+                if funcs[j].inner == "location"
+                else _search_affine(funcs[j], us, W, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points)
+                for j in searched  # one batched search per function (each has its own torch_fn)
+            ]
+            k = max(st[0].shape[1] for st in starts)
+            A0 = torch.ones(E, len(searched), k, dtype=torch.float64)
+            B0 = torch.zeros_like(A0)
+            R0 = torch.full_like(A0, -math.inf)
+            for col, (a_s, b_s, r_s) in enumerate(starts):
+                A0[:, col, : a_s.shape[1]], B0[:, col, : a_s.shape[1]], R0[:, col, : a_s.shape[1]] = a_s, b_s, r_s
+            sfuncs = [funcs[j] for j in searched]
+            jj_all = torch.tensor(searched)
+            if polish and polish_iterations > 0:
+                # Stage 1: every start, on the search subsample (cheap, removes the
+                # grid's resolution limit before candidates are compared).
+                cols, rows, ks = (R0 >= 0).permute(1, 0, 2).nonzero(as_tuple=True)  # sorted by function
                 if rows.numel():
-                    groups.append((j, rows))
-            if groups:
-                a0 = torch.cat([a_n[rows, j] for j, rows in groups])
-                b0 = torch.cat([b_n[rows, j] for j, rows in groups])
-                a_p, b_p = _polish([(funcs[j], rows) for j, rows in groups], u, yn, a0, b0, polish_iterations)
-                for (j, rows), ap, bp in zip(groups, a_p.split([r.numel() for _, r in groups]),
-                                             b_p.split([r.numel() for _, r in groups])):
-                    a_n[rows, j], b_n[rows, j] = ap, bp
+                    u_sub = u.gather(1, order)
+                    y_sub = yn.gather(1, order)
+                    a_p, b_p, sse = _polish(sfuncs, cols, u_sub[rows], y_sub[rows], A0[rows, cols, ks],
+                                            B0[rows, cols, ks], polish_iterations)
+                    sst_sub = (y_sub - y_sub.mean(1, keepdim=True)).square().sum(1).clamp(min=1e-300)
+                    A0[rows, cols, ks], B0[rows, cols, ks] = a_p, b_p
+                    R0[rows, cols, ks] = torch.where(
+                        torch.isfinite(sse), (1.0 - sse / sst_sub[rows]).clamp(0.0, 1.0), -math.inf
+                    )
+            best_start = R0.argmax(2, keepdim=True)
+            a_n[:, jj_all] = A0.gather(2, best_start).squeeze(2)
+            b_n[:, jj_all] = B0.gather(2, best_start).squeeze(2)
+            r2s = R0.gather(2, best_start).squeeze(2)
+            r2_search[:, jj_all] = torch.where(torch.isfinite(r2s), r2s, torch.full_like(r2s, -1.0))
+            if polish and polish_iterations > 0:
+                # Stage 2: the most promising functions per edge, on all samples.
+                comp = torch.tensor([f.complexity for f in sfuncs], dtype=torch.float64)
+                r2a = r2_search[:, jj_all]
+                prov = _scores(r2a.clamp(0.0, 1.0), comp.expand(E, -1), r2a >= 0, weight_simple, loss_floor)
+                m = len(searched) if polish_top is None else min(polish_top, len(searched))
+                top = prov.topk(m, dim=1).indices
+                chosen = torch.zeros_like(prov, dtype=torch.bool).scatter_(1, top, True) & torch.isfinite(prov)
+                cols, rows = chosen.T.nonzero(as_tuple=True)
+                if rows.numel():
+                    jj = jj_all[cols]
+                    a_p, b_p, _ = _polish(sfuncs, cols, u[rows], yn[rows], a_n[rows, jj], b_n[rows, jj],
+                                          polish_iterations)
+                    a_n[rows, jj], b_n[rows, jj] = a_p, b_p
 
         # Back to raw coordinates: a*u + b = (a/h)*x + (b - a*m/h).
         a_raw = a_n / x_half[:, None]
@@ -751,12 +824,12 @@ def fit_affine(
         out = {key: torch.empty(E, Fn, dtype=torch.float64) for key in ("a", "b", "c", "d", "r2")}
         valid = torch.zeros(E, Fn, dtype=torch.bool)
         for j, func in enumerate(funcs):
-            res = _final_pass(func, a_raw[:, j], b_raw[:, j], xs, ys, y_mean, sst, constant)
+            res = _final_pass(func, a_raw[:, j], b_raw[:, j], xs, x_min, x_max, ys, y_mean, sst, constant)
             for key, val in zip(("a", "b", "c", "d", "r2"), res[:5]):
                 out[key][:, j] = val
-            # Affine functions whose search found no valid inner map stay invalid.
-            searched = r2_search[:, j] >= 0 if func.inner == "affine" else torch.ones(E, dtype=torch.bool)
-            valid[:, j] = res[5] & searched
+            # Searched functions without any valid inner map stay invalid.
+            found = r2_search[:, j] >= 0 if j in searched else torch.ones(E, dtype=torch.bool)
+            valid[:, j] = res[5] & found
         for key, fill in (("a", 1.0), ("b", 0.0), ("c", 0.0), ("r2", 0.0)):
             out[key] = torch.where(valid, out[key], torch.full_like(out[key], fill))
         out["d"] = torch.where(valid, out["d"], y_mean[:, None].expand(E, Fn))

@@ -16,10 +16,10 @@ person writes down", with the identity as the unit:
 * 0 -- the constant ``"0"``;
 * 1 -- the identity ``"x"``;
 * 2 -- one basic operation: ``x^2``, ``1/x``, ``sqrt``, ``exp``, ``log``,
-  ``sin``, ``cos``, ``abs``;
+  ``sin``, ``cos``, ``abs``, ``sign``;
 * 3 -- compound or less common primitives: ``x^3``, ``1/x^2``,
-  ``1/sqrt(x)``, ``tan``, ``tanh``, ``sigmoid``, ``arctan``, ``sign``,
-  ``gaussian``, ``cosh``, ``sinh``;
+  ``1/sqrt(x)``, ``tan``, ``tanh``, ``sigmoid``, ``arctan``, ``gaussian``,
+  ``cosh``, ``sinh``;
 * 4 -- ``x^4`` and the inverse trigonometric/hyperbolic functions
   ``arcsin``, ``arccos``, ``arctanh``.
 
@@ -51,7 +51,7 @@ NumpyFn = Callable[[np.ndarray], np.ndarray]
 SympyFn = Callable[[sympy.Expr], sympy.Expr]
 CanonicalFn = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
 
-INNER_KINDS = ("affine", "identity", "breakpoint")
+INNER_KINDS = ("affine", "location", "identity", "breakpoint")
 
 
 # --------------------------------------------------------------------------- #
@@ -251,12 +251,17 @@ class SymbolicFunction:
         Non-negative complexity on the scale described in the module docstring.
     domain : Domain
         Where ``f`` is mathematically defined.
-    inner : {"affine", "identity", "breakpoint"}
-        How the fitter treats the inner map. ``"affine"``: search ``(a, b)``.
-        ``"identity"``: the inner map is redundant with ``(c, d)`` (``"0"``,
-        ``"x"``); ``a = 1, b = 0`` are fixed. ``"breakpoint"``: ``f`` is a
-        two-level step in the sign of ``z`` (``"sign"``); only the break
-        point ``-b/a`` matters and is searched exactly over sample gaps.
+    inner : {"affine", "location", "identity", "breakpoint"}
+        How the fitter searches the inner map. ``"affine"``: 2-D search over
+        ``(a, b)``. ``"location"``: ``f`` is homogeneous up to an affine map of
+        its output (``f(k*z) = g(k)*f(z) + h(k)`` for ``k > 0``: powers,
+        ``abs``, ``log``), so only ``sign(a)`` and the location ``-b/a`` of
+        the vertex/pole/kink matter and a 1-D scan over locations replaces
+        the 2-D grid. ``"identity"``: the inner map is redundant with
+        ``(c, d)`` (``"0"``, ``"x"``); ``a = 1, b = 0`` are fixed.
+        ``"breakpoint"``: ``f`` is a two-level step in the sign of ``z``
+        (``"sign"``); only the break point ``-b/a`` matters and every gap
+        between samples is scanned exactly.
     canonical : callable, optional
         ``canonical(a, b) -> (a, b)`` mapping an inner map to an equivalent
         canonical one (``c``, ``d`` are refitted afterwards), e.g. ``a > 0``
@@ -436,8 +441,11 @@ def _exp_cap(z: torch.Tensor) -> float:
 
 
 def _abs_floor(z: torch.Tensor, eps: float) -> torch.Tensor:
-    """Sign-preserving clamp ``|z| >= eps`` (zero maps to ``+eps``)."""
-    return torch.where(z >= 0, z.clamp(min=eps), z.clamp(max=-eps))
+    """Sign-preserving clamp ``|z| >= eps`` (``+0`` maps to ``+eps``).
+
+    copysign instead of ``torch.where``: same result, several times faster on CPU.
+    """
+    return torch.copysign(z.abs().clamp(min=eps), z)
 
 
 def _power(p: int) -> TorchFn:
@@ -476,10 +484,9 @@ def _t_identity(z: torch.Tensor) -> torch.Tensor:
 
 def _t_sqrt(z: torch.Tensor) -> torch.Tensor:
     z = _float(z)
-    pos = z > 0
-    # Double where: sqrt is only evaluated where z > 0, so its infinite slope
-    # at 0 never multiplies a zero gradient into NaN.
-    return torch.where(pos, torch.sqrt(torch.where(pos, z, torch.ones_like(z))), torch.zeros_like(z))
+    # Clamping at the smallest normal number instead of 0 keeps the slope
+    # finite at and below 0 (the value differs from sqrt(0) by < 1e-19).
+    return torch.sqrt(z.clamp(min=float(torch.finfo(z.dtype).tiny)))
 
 
 def _t_exp(z: torch.Tensor) -> torch.Tensor:
@@ -514,20 +521,21 @@ def _t_sigmoid(z: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(_float(z))
 
 
+def _unit_sqrt_pair(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(zc, sqrt(1 - zc^2))`` with ``zc = clamp(z, -1, 1)`` and a finite slope everywhere."""
+    zc = z.clamp(-1.0, 1.0)
+    return zc, torch.sqrt((1.0 - zc * zc).clamp(min=float(torch.finfo(z.dtype).tiny)))
+
+
 def _t_arcsin(z: torch.Tensor) -> torch.Tensor:
-    z = _float(z)
-    inside = z.abs() < 1
-    # Exact +-pi/2 on and beyond |z| = 1, with zero (not infinite) slope there.
-    core = torch.asin(torch.where(inside, z, torch.zeros_like(z)))
-    return torch.where(inside, core, torch.sign(z) * (math.pi / 2))
+    # atan2 form: exact +-pi/2 at |z| >= 1 without the infinite slope of asin there.
+    zc, w = _unit_sqrt_pair(_float(z))
+    return torch.atan2(zc, w)
 
 
 def _t_arccos(z: torch.Tensor) -> torch.Tensor:
-    z = _float(z)
-    inside = z.abs() < 1
-    core = torch.acos(torch.where(inside, z, torch.zeros_like(z)))
-    edge = torch.where(z > 0, torch.zeros_like(z), torch.full_like(z, math.pi))
-    return torch.where(inside, core, edge)
+    zc, w = _unit_sqrt_pair(_float(z))
+    return torch.atan2(w, zc)
 
 
 def _t_arctan(z: torch.Tensor) -> torch.Tensor:
@@ -626,20 +634,20 @@ _DEFAULTS: tuple[SymbolicFunction, ...] = (
     SymbolicFunction("x", _t_identity, lambda z: np.asarray(z, dtype=float), lambda z: z, 1, _REAL,
                      inner="identity"),
     SymbolicFunction("x^2", _power(2), lambda z: np.square(z), lambda z: z**2, 2, _REAL,
-                     canonical=_canon_homogeneous_symmetric),
+                     inner="location", canonical=_canon_homogeneous_symmetric),
     SymbolicFunction("x^3", _power(3), lambda z: np.power(z, 3), lambda z: z**3, 3, _REAL,
-                     canonical=_canon_homogeneous_symmetric),
+                     inner="location", canonical=_canon_homogeneous_symmetric),
     SymbolicFunction("x^4", _power(4), lambda z: np.power(z, 4), lambda z: z**4, 4, _REAL,
-                     canonical=_canon_homogeneous_symmetric),
+                     inner="location", canonical=_canon_homogeneous_symmetric),
     SymbolicFunction("1/x", _inverse_power(1), lambda z: 1.0 / np.asarray(z, dtype=float), lambda z: 1 / z, 2,
-                     _NONZERO, canonical=_canon_homogeneous_symmetric),
+                     _NONZERO, inner="location", canonical=_canon_homogeneous_symmetric),
     SymbolicFunction("1/x^2", _inverse_power(2), lambda z: 1.0 / np.square(z), lambda z: z**-2, 3, _NONZERO,
-                     canonical=_canon_homogeneous_symmetric),
-    SymbolicFunction("sqrt", _t_sqrt, np.sqrt, sympy.sqrt, 2, _NONNEGATIVE, canonical=_canon_homogeneous),
+                     inner="location", canonical=_canon_homogeneous_symmetric),
+    SymbolicFunction("sqrt", _t_sqrt, np.sqrt, sympy.sqrt, 2, _NONNEGATIVE, inner="location", canonical=_canon_homogeneous),
     SymbolicFunction("1/sqrt(x)", _inverse_power(0.5), lambda z: 1.0 / np.sqrt(z), lambda z: 1 / sympy.sqrt(z), 3,
-                     _POSITIVE, canonical=_canon_homogeneous),
+                     _POSITIVE, inner="location", canonical=_canon_homogeneous),
     SymbolicFunction("exp", _t_exp, np.exp, sympy.exp, 2, _REAL, canonical=_canon_shift),
-    SymbolicFunction("log", _t_log, np.log, sympy.log, 2, _POSITIVE, canonical=_canon_homogeneous),
+    SymbolicFunction("log", _t_log, np.log, sympy.log, 2, _POSITIVE, inner="location", canonical=_canon_homogeneous),
     SymbolicFunction("sin", _t_sin, np.sin, sympy.sin, 2, _REAL, canonical=_canon_half_period),
     SymbolicFunction("cos", _t_cos, np.cos, sympy.cos, 2, _REAL, canonical=_canon_half_period),
     SymbolicFunction("tan", _t_tan, np.tan, sympy.tan, 3, _TAN, canonical=_canon_half_period),
@@ -650,8 +658,8 @@ _DEFAULTS: tuple[SymbolicFunction, ...] = (
     SymbolicFunction("arccos", _t_arccos, np.arccos, sympy.acos, 4, _UNIT_CLOSED, canonical=_canon_symmetric),
     SymbolicFunction("arctan", _t_arctan, np.arctan, sympy.atan, 3, _REAL, canonical=_canon_symmetric),
     SymbolicFunction("arctanh", _t_arctanh, np.arctanh, sympy.atanh, 4, _UNIT_OPEN, canonical=_canon_symmetric),
-    SymbolicFunction("abs", _t_abs, np.abs, sympy.Abs, 2, _REAL, canonical=_canon_homogeneous_symmetric),
-    SymbolicFunction("sign", _t_sign, np.sign, sympy.sign, 3, _REAL, inner="breakpoint",
+    SymbolicFunction("abs", _t_abs, np.abs, sympy.Abs, 2, _REAL, inner="location", canonical=_canon_homogeneous_symmetric),
+    SymbolicFunction("sign", _t_sign, np.sign, sympy.sign, 2, _REAL, inner="breakpoint",
                      canonical=_canon_homogeneous_symmetric),
     SymbolicFunction("gaussian", _t_gaussian, lambda z: np.exp(-np.square(z)), lambda z: sympy.exp(-z**2), 3,
                      _REAL, canonical=_canon_symmetric),

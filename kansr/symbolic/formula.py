@@ -1,0 +1,225 @@
+"""From a fully symbolic KAN to a sympy formula, and tidying formulas.
+
+:func:`model_formula` composes the network layer by layer (a node is the sum
+of its incoming edge expressions; a multiplication node the product of its
+factors) in the user's variable names.  :class:`Formula` wraps the result:
+complexity, LaTeX, a numpy callable.  The tidying helpers round constants,
+rationalise near-simple values and simplify with a time limit.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy
+
+from ..safe_expr import symbol_for
+from ..timeout import TimedOut, call_with_timeout
+
+__all__ = [
+    "Formula",
+    "model_formula",
+    "complexity",
+    "round_constants",
+    "rationalize_constants",
+    "nice_value",
+    "simplify_with_timeout",
+    "drop_small_terms",
+]
+
+
+def complexity(expr: sympy.Expr) -> int:
+    """Number of nodes of the expression tree (symbols, numbers, operations)."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
+    """Round every floating-point constant to ``digits`` significant digits."""
+    reps = {}
+    for f in expr.atoms(sympy.Float):
+        v = float(f)
+        if v == 0 or not math.isfinite(v):
+            continue
+        reps[f] = sympy.Float(float(f"{v:.{digits}g}"), digits + 2)
+    return expr.xreplace(reps)
+
+
+def nice_value(v: float, rel_tol: float = 1e-3, max_denominator: int = 12) -> sympy.Expr | None:
+    """A simple exact number within ``rel_tol`` of ``v``, or None.
+
+    Tries integers, fractions with small denominators, and those times
+    ``pi``, ``sqrt(2)``, ``sqrt(3)`` or ``1/pi`` — the constants of physics
+    formulas — simplest first.
+    """
+    if not math.isfinite(v):
+        return None
+    tol = rel_tol * max(abs(v), 1e-12)
+    if abs(v) < 1e-12:
+        return sympy.Integer(0)
+    for factor, sym in ((1.0, sympy.Integer(1)), (math.pi, sympy.pi), (1 / math.pi, 1 / sympy.pi),
+                        (math.sqrt(2), sympy.sqrt(2)), (math.sqrt(3), sympy.sqrt(3))):
+        q = v / factor
+        frac = Fraction(q).limit_denominator(max_denominator)
+        if frac.numerator != 0 and abs(float(frac) * factor - v) <= tol and abs(frac.numerator) <= 1000:
+            return sympy.Rational(frac.numerator, frac.denominator) * sym
+    return None
+
+
+def rationalize_constants(expr: sympy.Expr, rel_tol: float = 1e-3, max_denominator: int = 12) -> sympy.Expr:
+    """Replace floats that are within ``rel_tol`` of a simple exact value (see :func:`nice_value`)."""
+    reps = {}
+    for f in expr.atoms(sympy.Float):
+        nice = nice_value(float(f), rel_tol, max_denominator)
+        if nice is not None:
+            reps[f] = nice
+    return expr.xreplace(reps)
+
+
+def _simplify(expr: sympy.Expr) -> sympy.Expr:
+    return sympy.simplify(expr)
+
+
+def simplify_with_timeout(expr: sympy.Expr, timeout: float = 5.0) -> sympy.Expr:
+    """``sympy.simplify`` in a child process; the input itself if it takes longer than ``timeout``.
+
+    The simpler (by :func:`complexity`) of the input and the result is returned.
+    """
+    try:
+        out = call_with_timeout(_simplify, (expr,), timeout)
+    except (TimedOut, RuntimeError) as exc:
+        warnings.warn(f"simplification skipped ({exc}); keeping the unsimplified formula", RuntimeWarning, stacklevel=2)
+        return expr
+    return out if complexity(out) <= complexity(expr) else expr
+
+
+def drop_small_terms(
+    expr: sympy.Expr, variables: Sequence[sympy.Symbol], X: np.ndarray, threshold: float = 1e-4
+) -> sympy.Expr:
+    """Remove additive terms whose largest value on ``X`` is below ``threshold`` × the spread of ``expr``."""
+    expr = sympy.expand(expr, deep=False) if isinstance(expr, sympy.Add) else expr
+    if not isinstance(expr, sympy.Add):
+        return expr
+    total = _evaluate(expr, variables, X)
+    spread = float(np.std(total)) if np.std(total) > 0 else float(np.max(np.abs(total)) or 1.0)
+    kept = [t for t in expr.args if float(np.max(np.abs(_evaluate(t, variables, X)))) >= threshold * spread]
+    return sympy.Add(*kept) if kept else sympy.Integer(0)
+
+
+def _evaluate(expr: sympy.Expr, variables: Sequence[sympy.Symbol], X: np.ndarray) -> np.ndarray:
+    fn = sympy.lambdify(list(variables), expr, modules="numpy")
+    with np.errstate(all="ignore"):
+        out = fn(*[X[:, k] for k in range(X.shape[1])])
+    return np.broadcast_to(np.asarray(out, dtype=float), (X.shape[0],)).copy()
+
+
+@dataclass
+class Formula:
+    """A closed-form formula in named variables.
+
+    Attributes
+    ----------
+    expr : sympy.Expr
+    variables : list of sympy.Symbol
+        The inputs, in column order (also those the formula does not use).
+    """
+
+    expr: sympy.Expr
+    variables: list[sympy.Symbol]
+    _fn: Callable | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.variables]
+
+    @property
+    def complexity(self) -> int:
+        return complexity(self.expr)
+
+    @property
+    def used_variables(self) -> list[str]:
+        """Names of the variables the formula depends on."""
+        free = self.expr.free_symbols
+        return [s.name for s in self.variables if s in free]
+
+    def latex(self) -> str:
+        """The formula as a LaTeX string."""
+        return sympy.latex(self.expr)
+
+    def __str__(self) -> str:
+        return str(self.expr)
+
+    def __call__(self, X) -> np.ndarray:
+        """Evaluate on an (n_samples, n_variables) array; returns (n_samples,)."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 1 and len(self.variables) == 1:
+            X = X[:, None]
+        if X.ndim != 2 or X.shape[1] != len(self.variables):
+            raise ValueError(f"X must have shape (n_samples, {len(self.variables)}); got {X.shape}")
+        if self._fn is None:
+            self._fn = sympy.lambdify(self.variables, self.expr, modules="numpy")
+        with np.errstate(all="ignore"):
+            out = self._fn(*[X[:, k] for k in range(X.shape[1])])
+        return np.broadcast_to(np.asarray(out, dtype=float), (X.shape[0],)).copy()
+
+    def with_expr(self, expr: sympy.Expr) -> "Formula":
+        return Formula(expr, self.variables)
+
+
+def model_formula(model, names: Sequence[str] | None = None, output: int = 0) -> Formula:
+    """Compose the sympy formula of a fully symbolic KAN.
+
+    Parameters
+    ----------
+    model : KAN
+        Every active edge must be symbolic (see ``auto_symbolic``).
+    names : list of str, optional
+        Variable names (default ``model.input_names``).
+    output : int
+        Which output node.
+
+    Returns
+    -------
+    Formula
+        Evaluates exactly like ``model`` (same constants, no rounding).
+    """
+    from .snap import numeric_edges
+
+    left = numeric_edges(model)
+    if left:
+        shown = ", ".join(str(e) for e in left[:5]) + (" ..." if len(left) > 5 else "")
+        raise ValueError(
+            f"{len(left)} edge(s) are still splines, e.g. (layer, i, j) = {shown}; snap them with "
+            "fix_symbolic/auto_symbolic (or prune them) before asking for a formula"
+        )
+    names = list(names) if names is not None else list(model.input_names)
+    if len(names) != model.width_in:
+        raise ValueError(f"need {model.width_in} variable names; got {len(names)}")
+    variables = [symbol_for(n) for n in names]
+    num = lambda t: sympy.Float(float(t.detach() if hasattr(t, 'detach') else t), 17)  # noqa: E731  (full double precision)
+    h: list[sympy.Expr] = []
+    for k, s in enumerate(variables):
+        shift, scale = float(model.input_shift[k]), float(model.input_scale[k])
+        h.append(s if (shift == 0 and scale == 1) else (s - num(shift)) / num(scale))
+    for l, layer in enumerate(model.layers):
+        active = layer.mask * layer.symbolic_mask
+        subs = []
+        for o in range(layer.n_out):
+            terms = [num(layer.bias[o])] if float(layer.bias[o]) != 0 else []
+            for i in range(layer.n_in):
+                if active[i, o] > 0:
+                    fn = layer.symbolic_functions[layer.symbolic_names[i][o]]
+                    a, b, c, d = (float(v) for v in layer.affine[i, o].detach())
+                    terms.append(fn.to_sympy(h[i], num(a), num(b), num(c), num(d)))
+            subs.append(sympy.Add(*terms) if terms else sympy.Integer(0))
+        n_sum, n_mult = model.widths[l + 1]
+        ar = model.mult_arity
+        h = subs[:n_sum] + [sympy.Mul(*subs[n_sum + m * ar : n_sum + (m + 1) * ar]) for m in range(n_mult)]
+    shift, scale = float(model.output_shift[output]), float(model.output_scale[output])
+    out = h[output]
+    if not (shift == 0 and scale == 1):
+        out = out * num(scale) + num(shift)
+    return Formula(out, variables)

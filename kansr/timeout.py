@@ -1,0 +1,66 @@
+"""Run a function in a child process with a time limit (for sympy work that may hang)."""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import warnings
+from multiprocessing.connection import Connection
+from typing import Any, Callable
+
+__all__ = ["call_with_timeout", "TimedOut"]
+
+# fork starts fast and needs no importable __main__; elsewhere use spawn.
+_START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+class TimedOut(Exception):
+    """The call did not finish within its time limit (or its process died)."""
+
+
+def _child(fn: Callable[..., Any], args: tuple, conn: Connection) -> None:
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException as exc:  # report instead of dying silently
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def call_with_timeout(fn: Callable[..., Any], args: tuple, timeout: float) -> Any:
+    """Return ``fn(*args)`` computed in a child process, or raise :class:`TimedOut`.
+
+    The arguments and the result travel by pickle between this process and its
+    own child only.  Where no child process can be started (e.g. inside a
+    daemonic worker) the call runs here without a limit, with a warning.
+
+    Raises
+    ------
+    TimedOut
+        After ``timeout`` seconds (the child is killed), or if the child died.
+    RuntimeError
+        If ``fn`` raised; the message names the original exception.
+    """
+    ctx = multiprocessing.get_context(_START_METHOD)
+    receiver, sender = ctx.Pipe(duplex=False)
+    try:
+        proc = ctx.Process(target=_child, args=(fn, args, sender), daemon=True)
+        proc.start()
+    except (AssertionError, OSError) as exc:
+        warnings.warn(f"cannot start a child process ({exc}); running without a time limit", RuntimeWarning)
+        return fn(*args)
+    finally:
+        sender.close()
+    try:
+        if not receiver.poll(timeout):
+            raise TimedOut(f"timed out after {timeout:g} s")
+        ok, value = receiver.recv()
+    except EOFError:
+        raise TimedOut(f"child process died (exit code {proc.exitcode})") from None
+    finally:
+        receiver.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+    if not ok:
+        raise RuntimeError(value)
+    return value
