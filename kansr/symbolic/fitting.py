@@ -1,35 +1,46 @@
 """Fit sampled 1-D edge functions to ``c*f(a*x + b) + d`` for a whole library.
 
-The search is batched over edges, library functions' grid points and samples:
+Everything is batched over edges, candidate inner maps and samples; the only
+Python loops run over library functions (each has its own ``torch_fn``) and
+optimiser iterations.
 
 1. **Normalise.** Per edge, ``x`` is mapped affinely onto ``u`` in ``[-1, 1]``
-   and ``y`` is standardised. The ``(a, b)`` search runs in these
-   coordinates, so ``a_range``/``b_range`` bound the *span of the inner
-   argument over the data* (``a*u + b`` covers ``[b - |a|, b + |a|]``)
-   independently of the scale of ``x``. Returned parameters refer to the raw
-   ``x`` and ``y``.
-2. **Grid.** For every edge, function and ``(a, b)`` grid point the optimal
-   ``(c, d)`` is closed-form least squares, so the goodness of fit is
-   ``R^2 = cov(f, y)^2 / (var f * var y)`` -- a few reductions over a
-   ``(edges, grid, samples)`` float32 tensor per function, on at most
+   and ``y`` is standardised. The search runs in these coordinates, so
+   ``a_range``/``b_range`` bound the *span of the inner argument over the
+   data* (``a*u + b`` covers ``[b - |a|, b + |a|]``) independently of the
+   scale of ``x``. Returned parameters refer to the raw ``x`` and ``y``.
+2. **Search.** For each candidate inner map the optimal ``(c, d)`` is
+   closed-form least squares, so the goodness of fit is
+   ``R^2 = cov(f, y)^2 / (var f * var y)``: one matmul and one norm over an
+   ``(edges, candidates, samples)`` float32 tensor per function, on at most
    ``max_samples`` samples per edge (evenly spaced in sorted ``x`` order,
-   extremes included). Grid points whose inner argument leaves the domain on
-   the data (or with a non-finite or numerically constant ``f``) are invalid.
-   For interval domains this uses the segment ``[b - |a|, b + |a|]``, so a
-   pole between two samples also invalidates the point.
-3. **Zoom.** Up to ``n_starts`` local maxima of the grid are refined with
-   shrinking local grids.
-4. **Polish.** The ``polish_top`` most promising functions per edge are
-   refined by batched Levenberg--Marquardt on ``(a, b, c, d)`` in float64 on
-   all samples, with ``(c, d)`` re-solved in closed form after each step.
-5. **Final pass.** For every edge and function, the inner map is put in
+   extremes included). Candidates whose inner argument leaves the domain on
+   the data, or with a non-finite or numerically constant ``f``, are
+   invalid; for interval domains the test uses the segment
+   ``[b - |a|, b + |a|]``, so a pole *between* two samples also invalidates.
+
+   * ``inner == "affine"``: a coarse ``(a, b)`` grid; its ``n_starts`` best
+     local maxima are refined by ``zoom_iterations`` shrinking local grids.
+   * ``inner == "location"`` (homogeneous functions: powers, ``abs``,
+     ``log``...): only ``sign(a)`` and the location ``-b/a`` matter, so a
+     1-D scan over every gap between search samples (plus geometric
+     distances outside the data, for poles) replaces the grid; its
+     ``n_starts`` best local maxima are kept.
+3. **Polish, stage 1.** Every start is refined by batched
+   Levenberg--Marquardt (float64) on the search samples, with ``(c, d)``
+   re-solved in closed form at every trial point; the best start per edge
+   and function is kept. This removes the grid's resolution limit before
+   functions are compared.
+4. **Polish, stage 2.** The ``polish_top`` best-scoring functions per edge
+   are refined the same way on all samples.
+5. **Final pass.** For every edge and function the inner map is put in
    canonical form (see :attr:`SymbolicFunction.canonical`), ``(c, d)`` are
    re-solved in float64 on all samples, and R^2 and validity are computed
    from exactly the returned parameters.
 
-Functions with ``inner == "identity"`` (``"0"``, ``"x"``) skip steps 2--4
-(``a = 1, b = 0``); ``inner == "breakpoint"`` (``"sign"``) is solved exactly
-by scanning all gaps between sorted samples with cumulative sums.
+``inner == "identity"`` (``"0"``, ``"x"``) skips steps 2--4 with
+``a = 1, b = 0``; ``inner == "breakpoint"`` (``"sign"``) is solved exactly by
+scanning all gaps between sorted samples with cumulative sums.
 
 Ranking
 -------
@@ -45,9 +56,8 @@ so among exact fits the simplest wins. (Much larger weights let ``"0"`` or
 ``"x"`` beat good but complex fits: ``"0"`` always has ``loss = 1``, so a
 complexity-4 fit with ``R^2 = 0.9999`` ties with it at ``weight_simple = 1``.)
 Scores are compared after rounding to 1e-6, then by complexity, then by
-library order; numerically equivalent candidates (e.g.
-``sin`` and ``cos``, ``tanh`` and ``sigmoid``) therefore rank
-deterministically.
+library order; numerically equivalent candidates (e.g. ``sin`` and ``cos``,
+``tanh`` and ``sigmoid``) therefore rank deterministically.
 """
 from __future__ import annotations
 
@@ -628,14 +638,14 @@ def fit_affine(
     *,
     a_range: tuple[float, float] = (-10.0, 10.0),
     b_range: tuple[float, float] = (-10.0, 10.0),
-    grid_points: int | tuple[int, int] = (24, 25),
+    grid_points: int | tuple[int, int] = (16, 17),
     n_starts: int = 3,
     zoom_iterations: int = 3,
     zoom_points: int = 5,
     polish: bool = True,
-    polish_iterations: int = 20,
+    polish_iterations: int = 10,
     polish_top: int | None = 6,
-    max_samples: int = 128,
+    max_samples: int = 64,
     weight_simple: float = 0.5,
     loss_floor: float = 1e-8,
 ) -> FitResult:
@@ -657,22 +667,25 @@ def fit_affine(
         Coarse grid size for ``a`` and ``b``. The default uses an even
         number of ``a`` values so the degenerate ``a = 0`` is not sampled.
     n_starts : int
-        Local maxima of the coarse grid refined per edge and function.
+        Starts per edge and searched function: local maxima of the coarse
+        grid (``"affine"``) or of the location scan (``"location"``).
     zoom_iterations, zoom_points : int
         Refinement rounds and points per axis (odd) of each local grid; the
         local grid half-width starts at one coarse step and shrinks by
         ``2 / (zoom_points - 1)`` per round.
     polish : bool
-        Run Levenberg--Marquardt on all samples after the search.
+        Run the Levenberg--Marquardt stages (module docstring, steps 3--4).
+        Without it, inner maps come from the search alone.
     polish_iterations : int
-        Maximum Levenberg--Marquardt iterations.
+        Maximum Levenberg--Marquardt iterations per stage (rows that
+        converge earlier leave the batch).
     polish_top : int or None
-        Number of most promising searched functions polished per edge
-        (``None``: all).
+        Functions polished on all samples per edge, chosen by score after
+        stage 1 (``None``: all searched functions).
     max_samples : int
-        Samples per edge used by the grid search and zoom (evenly spaced in
-        sorted ``x`` order, extremes included). Polish and final scores use
-        all samples.
+        Samples per edge used by the search and polish stage 1 (evenly
+        spaced in sorted ``x`` order, extremes included). Stage 2 and the
+        final scores use all samples.
     weight_simple : float
         Non-negative price of one complexity unit, in decades of
         unexplained variance, in the ranking score (see module docstring).

@@ -51,22 +51,32 @@ def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
 def nice_value(v: float, rel_tol: float = 1e-3, max_denominator: int = 12) -> sympy.Expr | None:
     """A simple exact number within ``rel_tol`` of ``v``, or None.
 
-    Tries integers, fractions with small denominators, and those times
-    ``pi``, ``sqrt(2)``, ``sqrt(3)`` or ``1/pi`` — the constants of physics
-    formulas — simplest first.
+    Candidates are fractions with denominators up to ``max_denominator``,
+    alone or times ``pi``, ``1/pi``, ``sqrt(2)``, ``sqrt(3)`` (the constants
+    of physics formulas).  The closest match wins, compared in decades of
+    the tolerance, and the simplest within the same decade: 6.28319 is
+    ``2*pi`` rather than ``44/7``.
     """
     if not math.isfinite(v):
         return None
-    tol = rel_tol * max(abs(v), 1e-12)
     if abs(v) < 1e-12:
         return sympy.Integer(0)
-    for factor, sym in ((1.0, sympy.Integer(1)), (math.pi, sympy.pi), (1 / math.pi, 1 / sympy.pi),
-                        (math.sqrt(2), sympy.sqrt(2)), (math.sqrt(3), sympy.sqrt(3))):
-        q = v / factor
-        frac = Fraction(q).limit_denominator(max_denominator)
-        if frac.numerator != 0 and abs(float(frac) * factor - v) <= tol and abs(frac.numerator) <= 1000:
-            return sympy.Rational(frac.numerator, frac.denominator) * sym
-    return None
+    best: tuple[tuple[int, int], sympy.Expr] | None = None
+    factors = ((1.0, sympy.Integer(1), 0), (math.pi, sympy.pi, 1), (1 / math.pi, 1 / sympy.pi, 2),
+               (math.sqrt(2), sympy.sqrt(2), 2), (math.sqrt(3), sympy.sqrt(3), 2))
+    for factor, sym, cost in factors:
+        frac = Fraction(v / factor).limit_denominator(max_denominator)
+        if frac.numerator == 0 or abs(frac.numerator) > 1000:
+            continue
+        err = abs(float(frac) * factor - v) / abs(v)
+        if err > rel_tol:
+            continue
+        decade = 0 if err <= rel_tol / 100 else (1 if err <= rel_tol / 10 else 2)
+        size = len(str(abs(frac.numerator))) + len(str(frac.denominator)) + cost
+        key = (decade, size)
+        if best is None or key < best[0]:
+            best = (key, sympy.Rational(frac.numerator, frac.denominator) * sym)
+    return best[1] if best else None
 
 
 def rationalize_constants(expr: sympy.Expr, rel_tol: float = 1e-3, max_denominator: int = 12) -> sympy.Expr:
@@ -208,7 +218,8 @@ def model_formula(model, names: Sequence[str] | None = None, output: int = 0) ->
         active = layer.mask * layer.symbolic_mask
         subs = []
         for o in range(layer.n_out):
-            terms = [num(layer.bias[o])] if float(layer.bias[o]) != 0 else []
+            bias = float(layer.bias[o].detach())
+            terms = [num(bias)] if bias != 0 else []
             for i in range(layer.n_in):
                 if active[i, o] > 0:
                     fn = layer.symbolic_functions[layer.symbolic_names[i][o]]

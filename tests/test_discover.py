@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+import sympy
+
+from kansr.discover import choose, discover, pareto_front
+from kansr.safe_expr import parse_formula
+
+CASES = {
+    # name: (truth, sampling range, number of variables)
+    "x0*x1": ((-1.0, 1.0), 2),
+    "sin(x0) + x1**2": ((-2.0, 2.0), 2),
+    "exp(-x0**2/2)": ((-2.0, 2.0), 1),
+    "x0/(x1 + 1)": ((0.5, 3.0), 2),
+    "sqrt(x0**2 + x1**2)": ((-2.0, 2.0), 2),
+    "3*x0 + 2": ((-1.0, 1.0), 1),
+    "exp(sin(pi*x0) + x1**2)": ((-1.0, 1.0), 2),
+}
+
+
+def _data(truth_text, rng_range, d, n=1000, seed=0):
+    names = [f"x{i}" for i in range(d)]
+    truth = parse_formula(truth_text, names)
+    f = sympy.lambdify([sympy.Symbol(n, real=True) for n in names], truth, "numpy")
+    X = np.random.default_rng(seed).uniform(*rng_range, (n, d))
+    return X, np.broadcast_to(f(*X.T), (n,)).astype(float), names, truth
+
+
+def _equivalent(found, truth):
+    found = found.xreplace({s: sympy.Symbol(s.name, real=True) for s in found.free_symbols})
+    return sympy.simplify(found - truth) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth_text", list(CASES))
+def test_exact_recovery(truth_text):
+    rng_range, d = CASES[truth_text]
+    X, y, names, truth = _data(truth_text, rng_range, d)
+    result = discover(X, y, names, seed=0, time_budget=120)
+    assert _equivalent(result.formula.expr, truth), f"found {result.formula}, truth {truth}"
+    assert result.best.val_r2 > 0.999999
+    assert result.pareto[-1].val_rmse <= result.pareto[0].val_rmse
+
+
+def test_irrelevant_column_is_dropped():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0.5, 2.0, (500, 3))
+    y = 2.5 * X[:, 0] ** 2 * X[:, 2]
+    result = discover(X, y, ["m", "junk", "v"], time_budget=30, generators=("linear", "power_law", "additive"))
+    assert result.dropped_features == ["junk"]
+    assert "junk" not in str(result.formula)
+    assert _equivalent(result.formula.expr, parse_formula("5*m**2*v/2", ["m", "junk", "v"]))
+
+
+def test_clashing_names_are_plain_symbols():
+    rng = np.random.default_rng(4)
+    X = rng.uniform(1, 3, (300, 2))
+    result = discover(X, X[:, 0] * X[:, 1], ["I", "gamma"], time_budget=30, generators=("power_law",))
+    assert str(result.formula) == "I*gamma"
+    assert np.allclose(result.predict(X), X[:, 0] * X[:, 1])
+
+
+def test_pareto_and_choice_rule():
+    from kansr.discover import Candidate
+    from kansr.symbolic.formula import Formula
+
+    x = sympy.Symbol("x")
+    mk = lambda c, e: Candidate(Formula(x, [x]), "t", c, e, 0.0, e)  # noqa: E731
+    cands = [mk(3, 1.0), mk(5, 0.1), mk(9, 0.09), mk(7, 0.5), mk(12, 0.001)]
+    assert [c.complexity for c in pareto_front(cands)] == [3, 5, 9, 12]
+    assert choose(cands, y_std=1.0).complexity == 12
+    cands[-1] = mk(12, 0.08)
+    assert choose(cands, y_std=1.0).complexity == 5  # within 1.5x of the best: simplest wins
+
+
+@pytest.mark.parametrize(
+    "X, y, names, message",
+    [
+        (np.ones((20, 2)), np.ones(19), None, "20 rows but y has 19"),
+        (np.ones((5, 2)), np.ones(5), None, "at least 10 samples"),
+        (np.full((20, 1), np.nan), np.ones(20), None, "non-finite"),
+        (np.ones((20, 2)), np.ones(20), ["a"], "1 names for 2 columns"),
+        (np.ones((20, 2)), np.ones(20), ["a", "a"], "distinct"),
+        (np.ones((20, 2)), np.ones(20), ["a", "b c"], "not a valid identifier"),
+    ],
+)
+def test_bad_input(X, y, names, message):
+    with pytest.raises(ValueError, match=message):
+        discover(X, y, names)
