@@ -343,12 +343,20 @@ def _gen_product(s: _Search) -> None:
 
 def _gen_kan(s: _Search) -> None:
     n = len(s.names)
-    for width in ([n, [2, 2], 1], [n, [4, 2], 1]):
+    lt = _log_target(s)
+    # On log|y| a product of groups (m*(u**2+v**2)) becomes a sum of groups.
+    runs = [(s.y, 1.0, [n, [2, 2], 1])]
+    if lt is not None:
+        runs.append((lt[0], lt[1], [n, [2, 2], 1]))
+    runs.append((s.y, 1.0, [n, [4, 2], 1]))
+    for target, sign, width in runs:
         if s.budget.over(reserve=5.0) or s.solved():
             return
-        exprs, s.model = _kan_formulas(s, width, s.y, steps=50, lamb=1e-3, prune_model=True, seed=s.seed)
+        exprs, model = _kan_formulas(s, width, target, steps=50, lamb=1e-3, prune_model=True, seed=s.seed)
+        if target is s.y:
+            s.model = model
         for expr in exprs:
-            s.add(expr, "kan")
+            s.add(expr if target is s.y else sign * sympy.exp(expr), "kan" if target is s.y else "kan_log")
 
 
 _GENERATOR_FUNCS: dict[str, Callable[[_Search], None]] = {
