@@ -16,6 +16,9 @@ Generators (cheapest first; each is skipped when it does not apply):
     A ``[n, 1]`` KAN: ``y = sum_i g_i(x_i)``, every edge snapped.
 ``multiplicative``
     A ``[n, 1]`` KAN on ``log|y|``: ``y = ±exp(sum_i g_i(x_i))``.
+``separable_product``
+    A KAN with one multiplication node of ``n`` factors, factor ``i`` fed by
+    ``x_i`` only: ``y = prod_i g_i(x_i)``, signs allowed.
 ``composite``
     A ``[n, 1, 1]`` KAN: ``y = F(sum_i g_i(x_i))``, and the same on ``log|y|``.
 ``product``
@@ -46,7 +49,7 @@ from .model import KAN
 from .safe_expr import symbol_for
 from .symbolic.constants import refit_constants, rmse_on, snap_constants
 from .symbolic.formula import Formula, complexity, model_formula, rationalize_constants, simplify_with_timeout
-from .symbolic.snap import auto_symbolic
+from .symbolic.snap import auto_symbolic, fix_symbolic
 from .training import fit
 
 __all__ = ["discover", "DiscoveryResult", "Candidate", "GENERATORS", "choose"]
@@ -54,7 +57,7 @@ __all__ = ["discover", "DiscoveryResult", "Candidate", "GENERATORS", "choose"]
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-GENERATORS = ("linear", "power_law", "additive", "multiplicative", "composite", "product", "kan")
+GENERATORS = ("linear", "power_law", "additive", "multiplicative", "separable_product", "composite", "product", "kan")
 
 
 @dataclass
@@ -268,7 +271,8 @@ def _gen_power_law(s: _Search) -> None:
 
 
 def _kan_formulas(s: _Search, width, target: np.ndarray, steps: int, lamb: float = 0.0,
-                  prune_model: bool = False, seed: int = 0) -> tuple[list[sympy.Expr], KAN]:
+                  prune_model: bool = False, seed: int = 0, mult_arity: int = 2,
+                  first_mask: np.ndarray | None = None, linear_output: bool = False) -> tuple[list[sympy.Expr], KAN]:
     """Train a KAN of ``width`` on (X, target) and snap it in several ways.
 
     Edge fits are only as exact as the splines, so each snapping strictness
@@ -277,8 +281,18 @@ def _kan_formulas(s: _Search, width, target: np.ndarray, steps: int, lamb: float
     """
     from .pruning import prune
 
-    model = KAN(width, grid=5, k=3, seed=seed, dtype=torch.float64, input_names=s.names)
+    model = KAN(width, grid=5, k=3, seed=seed, dtype=torch.float64, input_names=s.names, mult_arity=mult_arity)
     model.set_normalization(s.X, target)
+    if first_mask is not None:
+        with torch.no_grad():
+            model.layers[0].mask.copy_(torch.as_tensor(first_mask))
+    if linear_output:  # the last layer is an affine map of its input: trainable c*(a*x+b)+d
+        for j in range(model.layers[-1].n_in):
+            fix_symbolic(model, len(model.layers) - 1, j, 0, "x", fit_params=False)
+    if isinstance(width[1], list) and width[1][1] > 0:
+        # Factors start near 1, so a product of several has useful gradients.
+        with torch.no_grad():
+            model.layers[0].bias[width[1][0]:] = 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit(model, s.X, target, steps=steps, lamb=lamb, progress=False, seed=seed)
@@ -318,6 +332,16 @@ def _gen_multiplicative(s: _Search) -> None:
     target, sign = lt
     for expr in _kan_formulas(s, [len(s.names), 1], target, steps=30, seed=s.seed)[0]:
         s.add(sign * sympy.exp(expr), "multiplicative")
+
+
+def _gen_separable_product(s: _Search) -> None:
+    """``y = prod_i g_i(x_i)`` in the original space, so factors may change sign (``p*cos(theta)/r**2``)."""
+    n = len(s.names)
+    if n < 2:
+        return
+    for expr in _kan_formulas(s, [n, [0, 1], 1], s.y, steps=40, seed=s.seed, mult_arity=n, first_mask=np.eye(n),
+                              linear_output=True)[0]:
+        s.add(expr, "separable_product")
 
 
 def _gen_composite(s: _Search) -> None:
@@ -364,6 +388,7 @@ _GENERATOR_FUNCS: dict[str, Callable[[_Search], None]] = {
     "power_law": _gen_power_law,
     "additive": _gen_additive,
     "multiplicative": _gen_multiplicative,
+    "separable_product": _gen_separable_product,
     "composite": _gen_composite,
     "product": _gen_product,
     "kan": _gen_kan,

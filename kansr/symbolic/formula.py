@@ -63,7 +63,8 @@ def nice_value(v: float, rel_tol: float = 1e-3, max_denominator: int = 12) -> sy
         return sympy.Integer(0)
     best: tuple[tuple[int, int], sympy.Expr] | None = None
     factors = ((1.0, sympy.Integer(1), 0), (math.pi, sympy.pi, 1), (1 / math.pi, 1 / sympy.pi, 2),
-               (math.sqrt(2), sympy.sqrt(2), 2), (math.sqrt(3), sympy.sqrt(3), 2))
+               (math.sqrt(2), sympy.sqrt(2), 2), (math.sqrt(3), sympy.sqrt(3), 2),
+               (math.pi**2, sympy.pi**2, 2), (1 / math.pi**2, 1 / sympy.pi**2, 3))
     for factor, sym, cost in factors:
         frac = Fraction(v / factor).limit_denominator(max_denominator)
         if frac.numerator == 0 or abs(frac.numerator) > 1000:
