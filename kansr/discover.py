@@ -293,12 +293,14 @@ def _kan_formulas(s: _Search, width, target: np.ndarray, steps: int, lamb: float
         # Factors start near 1, so a product of several has useful gradients.
         with torch.no_grad():
             model.layers[0].bias[width[1][0]:] = 1.0
+    limit = None if s.budget.seconds is None else max(s.budget.left() - 2.0, 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit(model, s.X, target, steps=steps, lamb=lamb, progress=False, seed=seed)
+        fit(model, s.X, target, steps=steps, lamb=lamb, progress=False, seed=seed, time_limit=limit)
         if prune_model:
             model = prune(model, s.X, node_threshold=0.03, edge_threshold=0.03)
-            fit(model, s.X, target, steps=max(steps // 2, 5), progress=False, seed=seed, update_grid=False)
+            fit(model, s.X, target, steps=max(steps // 2, 5), progress=False, seed=seed, update_grid=False,
+                time_limit=limit)
     exprs = []
     for loss_floor in (1e-3, 1e-5):
         snapped = model.copy()

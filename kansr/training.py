@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -42,7 +43,7 @@ class History:
         early stopping.
     stopped_reason : str or None
         Why training ended early (``"early_stopping"``, ``"interrupted"``,
-        ``"non_finite"``), or None if it ran all steps.
+        ``"non_finite"``, ``"time_limit"``), or None if it ran all steps.
     best_step : int or None
         Step of the lowest validation loss (when validating).
     """
@@ -192,6 +193,7 @@ def fit(
     lr_schedule: str | Callable[[int], float] | None = None,
     progress: bool = True,
     seed: int = 0,
+    time_limit: float | None = None,
 ) -> History:
     """Train ``model`` in place to map ``X`` to ``y`` (mean squared error).
 
@@ -228,6 +230,8 @@ def fit(
         Show a progress bar.
     seed : int
         Seed of the validation split and the mini-batches.
+    time_limit : float, optional
+        Stop after this many seconds (``stopped_reason == "time_limit"``).
 
     Returns
     -------
@@ -286,6 +290,7 @@ def fit(
 
     from tqdm.auto import tqdm
 
+    started = time.perf_counter()
     bar = tqdm(range(steps), disable=not progress, desc=f"fit {optimizer} G={model.grid_size}", leave=False)
     step = 0
     try:
@@ -363,6 +368,9 @@ def fit(
             history.records.append(record)
             if progress:
                 bar.set_postfix(loss=f"{record['train_loss']:.3g}", reg=f"{record['reg']:.3g}")
+            if time_limit is not None and time.perf_counter() - started > time_limit:
+                history.stopped_reason = "time_limit"
+                break
             if early_stopping is not None and since_best >= early_stopping:
                 history.stopped_reason = "early_stopping"
                 history.events.append({"step": step, "kind": "early_stopping"})

@@ -58,6 +58,37 @@ def rmse_on(expr: sympy.Expr, variables: Sequence[sympy.Symbol], X: np.ndarray, 
     return float(np.sqrt(np.mean((pred - y) ** 2)))
 
 
+def _refit(template, params, theta0, variables, X, y, max_nfev: int) -> tuple[np.ndarray, float]:
+    """Least-squares values of ``params`` in ``template`` and the RMSE they give."""
+    evaluate = _compile(template, variables, params)
+
+    def rmse(theta: np.ndarray) -> float:
+        pred = evaluate(X, theta)
+        return float(np.sqrt(np.mean((pred - y) ** 2))) if np.all(np.isfinite(pred)) else math.inf
+
+    base = rmse(theta0)
+    if not params:
+        return theta0, base
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        r = evaluate(X, theta) - y
+        return np.where(np.isfinite(r), r, 1e6)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            method = "lm" if len(y) >= len(params) else "trf"
+            sol = least_squares(residual, theta0, method=method, max_nfev=max_nfev * (len(params) + 1))
+    except Exception:  # a degenerate Jacobian etc.: keep what we had
+        return theta0, base
+    new = rmse(sol.x)
+    return (sol.x, new) if new <= base else (theta0, base)
+
+
+def _fill(template: sympy.Expr, params: Sequence[sympy.Symbol], theta: np.ndarray) -> sympy.Expr:
+    return template.xreplace({p: sympy.Float(float(v), 17) for p, v in zip(params, theta)})
+
+
 def refit_constants(
     expr: sympy.Expr,
     variables: Sequence[sympy.Symbol],
@@ -70,28 +101,9 @@ def refit_constants(
     Returns the refitted expression and its RMSE (the original expression if
     the refit does not improve it).
     """
-    base_rmse = rmse_on(expr, variables, X, y)
     template, params, theta0 = parametrize(expr)
-    if not params:
-        return expr, base_rmse
-    evaluate = _compile(template, variables, params)
-
-    def residual(theta: np.ndarray) -> np.ndarray:
-        r = evaluate(X, theta) - y
-        return np.where(np.isfinite(r), r, 1e6)
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            method = "lm" if len(y) >= len(params) else "trf"
-            sol = least_squares(residual, theta0, method=method, max_nfev=max_nfev * (len(params) + 1))
-    except Exception:  # a degenerate Jacobian etc.: keep what we had
-        return expr, base_rmse
-    fitted = template.xreplace({p: sympy.Float(float(v), 17) for p, v in zip(params, sol.x)})
-    new_rmse = rmse_on(fitted, variables, X, y)
-    if new_rmse <= base_rmse:
-        return fitted, new_rmse
-    return expr, base_rmse
+    theta, err = _refit(template, params, theta0, variables, X, y, max_nfev)
+    return _fill(template, params, theta), err
 
 
 def _candidates(v: float) -> list[sympy.Expr]:
@@ -107,6 +119,10 @@ def _candidates(v: float) -> list[sympy.Expr]:
     return out
 
 
+def _distance_to_nice(v: float) -> float:
+    return min((abs(float(c) - v) / max(abs(v), 1e-12) for c in _candidates(v)), default=math.inf)
+
+
 def snap_constants(
     expr: sympy.Expr,
     variables: Sequence[sympy.Symbol],
@@ -114,44 +130,44 @@ def snap_constants(
     y: np.ndarray,
     rel_slack: float = 0.05,
     abs_floor: float | None = None,
-    max_constants: int = 20,
+    max_constants: int = 30,
 ) -> sympy.Expr:
     """Replace constants by simple exact values while the fit allows it.
 
-    Constants are tried one at a time (exact-looking ones first).  A
-    replacement is kept if, after refitting the remaining constants, the
-    RMSE on (X, y) stays within ``(1 + rel_slack)`` of the starting RMSE plus
-    ``abs_floor`` (default ``1e-7 * std(y)``, the round-off level).  A
-    constant that can be dropped (set to 0) is dropped.
+    Every constant is tried once, those closest to a simple value first, with
+    0 (drop it), ±1 (absorbed by the others) and then the simple values near it.  A replacement is kept
+    if, after refitting the constants still free, the RMSE on (X, y) stays
+    within ``(1 + rel_slack)`` of the starting RMSE plus ``abs_floor``
+    (default ``1e-7 * std(y)``, the round-off level).
 
     Returns
     -------
     sympy.Expr
     """
     floor = abs_floor if abs_floor is not None else 1e-7 * float(np.std(y) or 1.0)
-    start = rmse_on(expr, variables, X, y)
+    template, params, theta = parametrize(expr)
+    free = list(params)
+    # Judge replacements against the best fit with every constant free.
+    theta, start = _refit(template, free, theta, variables, X, y, max_nfev=200)
     if not math.isfinite(start):
         return expr
     limit = start * (1 + rel_slack) + floor
-    current = expr
-    tried: set[float] = set()
-    for _ in range(max_constants):
-        floats = [f for f in current.atoms(sympy.Float) if float(f) not in tried]
-        if not floats:
-            break
-        # Closest to a simple value first: those are the likeliest exact constants.
-        def distance(f: sympy.Float) -> float:
-            c = _candidates(float(f))
-            return min((abs(float(v) - float(f)) / max(abs(float(f)), 1e-12) for v in c), default=math.inf)
-
-        f = min(floats, key=distance)
-        tried.add(float(f))
-        for value in [sympy.Integer(0)] + _candidates(float(f)):
-            trial = current.xreplace({f: value})
+    order = sorted(range(len(params)), key=lambda k: _distance_to_nice(theta[k]))[:max_constants]
+    values = dict(zip(params, theta))
+    for k in order:
+        p = params[k]
+        # 0 and ±1 first: a constant that other constants can absorb is then
+        # removed instead of being set to a random "nice" value.
+        unit = sympy.Integer(1 if values[p] >= 0 else -1)
+        tries = [sympy.Integer(0), unit] + [c for c in _candidates(values[p]) if c != unit]
+        for value in tries:
+            trial = template.xreplace({p: value})
             if trial.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
                 continue
-            refit, err = refit_constants(trial, variables, X, y, max_nfev=50)
+            rest = [q for q in free if q != p]
+            theta_rest, err = _refit(trial, rest, np.array([values[q] for q in rest]), variables, X, y, max_nfev=50)
             if err <= limit:
-                current = refit
+                template, free = trial, rest
+                values.update(zip(rest, theta_rest))
                 break
-    return current
+    return _fill(template, free, np.array([values[q] for q in free]))
