@@ -296,11 +296,13 @@ def _kan_formulas(s: _Search, width, target: np.ndarray, steps: int, lamb: float
     limit = None if s.budget.seconds is None else max(s.budget.left() - 2.0, 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit(model, s.X, target, steps=steps, lamb=lamb, progress=False, seed=seed, time_limit=limit)
-        if prune_model:
+        runs = [fit(model, s.X, target, steps=steps, lamb=lamb, progress=False, seed=seed, time_limit=limit)]
+        if prune_model and not runs[0].interrupted:
             model = prune(model, s.X, node_threshold=0.03, edge_threshold=0.03)
-            fit(model, s.X, target, steps=max(steps // 2, 5), progress=False, seed=seed, update_grid=False,
-                time_limit=limit)
+            runs.append(fit(model, s.X, target, steps=max(steps // 2, 5), progress=False, seed=seed,
+                            update_grid=False, time_limit=limit))
+    if any(r.interrupted for r in runs):  # fit kept its model; the search itself must stop
+        raise KeyboardInterrupt
     exprs = []
     for loss_floor in (1e-3, 1e-5):
         snapped = model.copy()
@@ -399,20 +401,9 @@ _GENERATOR_FUNCS: dict[str, Callable[[_Search], None]] = {
 
 # ----------------------------------------------------------------------------- entry point
 def _validate(X, y, names) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    try:
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"X and y must be numeric arrays: {exc}") from None
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}")
-    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (one target); got shape {y.shape}")
-    if len(y) != len(X):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    from .data import coerce_xy
+
+    X, y = coerce_xy(X, y)
     if len(y) < 10:
         raise ValueError(f"need at least 10 samples to discover a formula; got {len(y)}")
     for what, arr in (("X", X), ("y", y)):
@@ -473,6 +464,9 @@ def discover(
     -----
     Ctrl-C stops the search and returns the best formula found so far
     (``interrupted=True``); it is re-raised only if nothing was found yet.
+
+    Same data and seed give the same result when ``time_budget`` is None.
+    With a budget, how far the search gets depends on the machine's speed.
     """
     X, y, names = _validate(X, y, names)
     unknown = [g for g in generators if g not in _GENERATOR_FUNCS]

@@ -55,13 +55,16 @@ a factor ~3.2 per unit. Losses below ``loss_floor`` count as a perfect fit,
 so among exact fits the simplest wins. (Much larger weights let ``"0"`` or
 ``"x"`` beat good but complex fits: ``"0"`` always has ``loss = 1``, so a
 complexity-4 fit with ``R^2 = 0.9999`` ties with it at ``weight_simple = 1``.)
-Scores are compared after rounding to 1e-6, then by complexity, then by
-library order; numerically equivalent candidates (e.g. ``sin`` and ``cos``,
-``tanh`` and ``sigmoid``) therefore rank deterministically.
+Scores are compared after rounding to 0.01 (losses within ~2% tie), then by
+complexity, then by library order; numerically equivalent candidates (e.g.
+``sin`` and ``cos``, ``tanh`` and ``sigmoid``) therefore rank
+deterministically, and degenerate look-alikes (``cos(a*x)`` with ``a -> 0``
+mimicking ``x^2`` on noisy data) do not beat the simpler or earlier entry.
 """
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -72,12 +75,16 @@ from .library import Domain, SymbolicFunction, get_library
 
 __all__ = ["Candidate", "FitResult", "fit_affine"]
 
-# Elements of the (edges, points, samples) float32 work tensor per chunk.
+# Elements of the (edges, samples, candidates) float32 search tensor per chunk.
 _CHUNK_ELEMENTS = 1 << 21
 # A candidate f counts as numerically constant on the data below these
 # relative variances var(f) / mean(f^2) (float32 search, float64 refits).
 _MIN_REL_VAR_F32 = 1e-4
 _MIN_REL_VAR_F64 = 1e-24
+# Scores closer than this (decades of unexplained variance, i.e. losses within
+# ~2%) are ties, broken by complexity and then library order: e.g. cos(a*x)
+# with a -> 0 mimicking a parabola must not beat x^2 by fitting noise.
+_SCORE_TIE = 0.01
 # Locations per side outside the data scanned for "location" functions.
 _N_OUTSIDE = 16
 
@@ -155,8 +162,12 @@ class FitResult:
         return len(self.names)
 
     def _edge(self, edge: int) -> int:
-        if isinstance(edge, bool) or not isinstance(edge, int):
-            raise TypeError(f"edge must be an int, got {type(edge).__name__}")
+        try:
+            if isinstance(edge, bool):
+                raise TypeError
+            edge = operator.index(edge)
+        except TypeError:
+            raise TypeError(f"edge must be an int, got {type(edge).__name__}") from None
         if not -self.n_edges <= edge < self.n_edges:
             raise ValueError(f"edge index {edge} out of range for {self.n_edges} edges")
         return edge % self.n_edges
@@ -179,7 +190,7 @@ class FitResult:
         valid = self.valid[e].tolist()
         order = sorted(
             (j for j in range(self.n_functions) if valid[j]),
-            key=lambda j: (-round(rows[5][j], 6), comp[j], j),
+            key=lambda j: (-round(rows[5][j] / _SCORE_TIE), comp[j], j),
         )
         return [
             Candidate(self.names[j], rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], comp[j], rows[5][j])
@@ -305,8 +316,8 @@ def _check_int(name: str, value, minimum: int) -> int:
 # --------------------------------------------------------------------------- #
 # Vectorised building blocks
 # --------------------------------------------------------------------------- #
-def _segment_ok(domain: Domain, a: torch.Tensor, b: torch.Tensor, u_lo: float = -1.0, u_hi: float = 1.0):
-    """Whether ``a*u + b`` stays in an interval domain for all ``u`` in ``[u_lo, u_hi]``.
+def _segment_ok(domain: Domain, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
+    """Whether ``a*u + b`` stays in an interval domain for all ``u`` in ``[-1, 1]``.
 
     Returns ``None`` when no check is needed (real line) or possible
     (predicate domains, checked pointwise by the caller). A relative margin
@@ -314,20 +325,20 @@ def _segment_ok(domain: Domain, a: torch.Tensor, b: torch.Tensor, u_lo: float = 
     """
     if domain.is_real_line or not domain.supports_segments:
         return None
-    p, q = a * u_lo + b, a * u_hi + b
-    lo, hi = torch.minimum(p, q), torch.maximum(p, q)
     margin = 1e-9 * (a.abs() + b.abs() + 1.0)
-    return domain.contains_segment(lo - margin, hi + margin)
+    return domain.contains_segment(b - a.abs() - margin, b + a.abs() + margin)
 
 
-def _grid_r2(func: SymbolicFunction, A: torch.Tensor, B: torch.Tensor, us: torch.Tensor, W: torch.Tensor,
+def _grid_r2(func: SymbolicFunction, A: torch.Tensor, B: torch.Tensor, us: torch.Tensor, Wt: torch.Tensor,
              vy: torch.Tensor) -> torch.Tensor:
     """R^2 of the closed-form (c, d) fit for each inner map; -1 where invalid.
 
-    A, B: (E, P) float64 inner maps; us: (E, S) float32 samples; W: (E, S, 2)
-    float32 with columns ``1/S`` and ``ys/S`` (ys centred), so one matmul
+    A, B: (E, P) float64 inner maps; us: (E, S) float32 samples; Wt: (E, 2, S)
+    float32 with rows ``1/S`` and ``ys/S`` (ys centred), so one batched matmul
     yields mean(f) and cov(f, y); vy: (E,) variance of ys. Returns (E, P)
-    float32.
+    float32. Work tensors are laid out (E, S, P): with the candidate axis
+    innermost the broadcasts and the matmul are several times faster on CPU
+    than with samples innermost.
     """
     E, P = A.shape
     S = us.shape[1]
@@ -338,14 +349,14 @@ def _grid_r2(func: SymbolicFunction, A: torch.Tensor, B: torch.Tensor, us: torch
     for s in range(0, E, step):  # chunks of edges bound the working memory
         sl = slice(s, s + step)
         a32, b32 = A[sl].to(torch.float32), B[sl].to(torch.float32)
-        z = torch.addcmul(b32[..., None], a32[..., None], us[sl, None, :])
+        z = torch.addcmul(b32[:, None, :], us[sl, :, None], a32[:, None, :])
         f = func.torch_fn(z)
         ok = torch.ones(a32.shape, dtype=torch.bool) if seg is None else seg[sl]
         if pointwise:
-            ok = ok & func.domain.contains(z).all(-1)
-        moments = torch.matmul(f, W[sl])
-        mf, cov = moments[..., 0], moments[..., 1]
-        m2 = torch.linalg.vector_norm(f, dim=-1).square_() / S
+            ok = ok & func.domain.contains(z).all(1)
+        moments = torch.bmm(Wt[sl], f)
+        mf, cov = moments[:, 0], moments[:, 1]
+        m2 = f.square().sum(1) / S
         vf = m2 - mf.square()
         r2 = cov.square() / (vf * vy[sl, None])
         # var f = E[f^2] - E[f]^2 loses ~eps32 * E[f^2]; requiring a relative
@@ -363,7 +374,7 @@ def _top_peaks(r2: torch.Tensor, pooled: torch.Tensor, k: int):
     return idx, best.to(torch.float64)
 
 
-def _search_affine(func: SymbolicFunction, us, W, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points):
+def _search_affine(func: SymbolicFunction, us, Wt, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points):
     """Grid search + zoom for one function over all edges (normalised coordinates).
 
     Returns ``(a, b, r2)`` of shape ``(E, n_starts)``: the zoomed local
@@ -373,7 +384,7 @@ def _search_affine(func: SymbolicFunction, us, W, vy, a_grid, b_grid, n_starts, 
     na, nb = a_grid.numel(), b_grid.numel()
     A = a_grid.repeat_interleave(nb).expand(E, -1)
     B = b_grid.repeat(na).expand(E, -1)
-    r2 = _grid_r2(func, A, B, us, W, vy)
+    r2 = _grid_r2(func, A, B, us, Wt, vy)
     # Distinct local maxima seed the zoom, so that one broad basin cannot
     # take all starts (matters for periodic fits).
     pooled = F.max_pool2d(r2.view(E, 1, na, nb), 3, stride=1, padding=1).view(E, -1)
@@ -388,7 +399,7 @@ def _search_affine(func: SymbolicFunction, us, W, vy, a_grid, b_grid, n_starts, 
     for _ in range(zoom_iterations):
         Az = (a0[..., None] + ha * oa).reshape(E, -1)
         Bz = (b0[..., None] + hb * ob).reshape(E, -1)
-        r = _grid_r2(func, Az, Bz, us, W, vy).view(E, k, -1).to(torch.float64)
+        r = _grid_r2(func, Az, Bz, us, Wt, vy).view(E, k, -1).to(torch.float64)
         val, arg = r.max(-1)
         better = val > best
         a0 = torch.where(better, Az.view(E, k, -1).gather(-1, arg[..., None]).squeeze(-1), a0)
@@ -399,7 +410,7 @@ def _search_affine(func: SymbolicFunction, us, W, vy, a_grid, b_grid, n_starts, 
     return a0, b0, best
 
 
-def _search_location(func: SymbolicFunction, us, W, vy, n_starts: int):
+def _search_location(func: SymbolicFunction, us, Wt, vy, n_starts: int):
     """1-D scan over the location t = -b/a for homogeneous functions (normalised coordinates).
 
     Candidates are ``a = +-1`` with t at every midpoint between consecutive
@@ -417,7 +428,7 @@ def _search_location(func: SymbolicFunction, us, W, vy, n_starts: int):
     t = torch.cat((inside, outside), dim=1)
     A = torch.cat((torch.ones_like(t), -torch.ones_like(t)), dim=1)
     B = -A * torch.cat((t, t), dim=1)
-    r2 = _grid_r2(func, A, B, us, W, vy)
+    r2 = _grid_r2(func, A, B, us, Wt, vy)
     pooled = F.max_pool1d(r2[:, None, :], 3, stride=1, padding=1)[:, 0]
     idx, best = _top_peaks(r2, pooled, n_starts)
     return A.gather(1, idx), B.gather(1, idx), best
@@ -481,17 +492,20 @@ class _DomainCheck:
 
 
 def _polish(funcs: list[SymbolicFunction], gid: torch.Tensor, U: torch.Tensor, Y: torch.Tensor,
-            a: torch.Tensor, b: torch.Tensor, iterations: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            a: torch.Tensor, b: torch.Tensor, iterations: int,
+            precise: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Batched Levenberg--Marquardt on (a, b, c, d) in float64, normalised coordinates.
 
     Row ``i`` fits ``Y[i] ~ c*funcs[gid[i]](a*U[i] + b) + d`` from the start
     ``(a[i], b[i])``; ``gid`` must be sorted. Only the evaluation of ``f``
-    (and of ``f'`` by autograd) is per function, everything else runs on all
-    rows at once. ``(c, d)`` are re-solved in closed form at every trial
-    point (variable projection): a step is accepted only if it lowers the
-    optimal-(c, d) cost, and trial points leaving the domain or giving
-    non-finite values are rejected like any other failed step. Converged
-    rows are dropped from the batch.
+    and ``f'`` (:attr:`SymbolicFunction.derivative`, else autograd) is per
+    function; everything else runs on all rows at once. ``(c, d)`` are
+    re-solved in closed form at every trial point (variable projection): a
+    step is accepted only if it lowers the optimal-(c, d) cost, and trial
+    points leaving the domain or giving non-finite values are rejected like
+    any other failed step. Converged rows are dropped from the batch.
+    ``precise=False`` takes the cost and gradient from the Gram matrix alone
+    (cheaper, relative accuracy ~1e-14): enough to compare candidates.
 
     Returns
     -------
@@ -502,52 +516,82 @@ def _polish(funcs: list[SymbolicFunction], gid: torch.Tensor, U: torch.Tensor, Y
     a_out, b_out = a.clone(), b.clone()
     sse_out = torch.full_like(a, math.inf)
     rows = torch.arange(a.numel())
-    Y = Y - Y.mean(-1, keepdim=True)  # centred: then d = -c * mean(f)
+    Y = Y - Y.mean(-1, keepdim=True)
+    syy = Y.square().sum(-1)
     check = _DomainCheck(funcs)
     counts = len(funcs)
 
-    def evaluate(a_, b_, U_, Y_, gid_):
+    def f_and_slope(z: torch.Tensor, gid_: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         sizes = torch.bincount(gid_, minlength=counts).tolist()
-        with torch.enable_grad():
-            z = torch.addcmul(b_[:, None], a_[:, None], U_).requires_grad_(True)
-            f = torch.cat([funcs[k].torch_fn(zk) for k, zk in enumerate(z.split(sizes)) if sizes[k]])
-            g = torch.autograd.grad(f, z, torch.ones_like(f), allow_unused=True)[0] if f.requires_grad else None
-        f = f.detach()
-        g = torch.zeros_like(f) if g is None else g
-        mf = f.mean(-1)
-        sfy = (f[:, None, :] @ Y_[:, :, None]).view(-1)
-        sff = torch.linalg.vector_norm(f, dim=-1).square() - n * mf.square()
-        usable = (sff > 1e-14 * n * (mf.square() + sff / n)) & (sff > 1e-300)
-        c = torch.where(usable, sfy / torch.where(usable, sff, torch.ones_like(sff)), torch.zeros_like(sff))
-        r = torch.addcmul((-c * mf)[:, None] - Y_, c[:, None], f)
-        sse = torch.linalg.vector_norm(r, dim=-1).square()
-        # Normal equations of J = [c f' u, c f', f, 1]; non-finite f' shows up in JtJ.
-        K = torch.stack((g * U_, g, f, torch.ones_like(f)), dim=-1)
-        Kt = K.transpose(1, 2)
-        scale = torch.stack((c, c, torch.ones_like(c), torch.ones_like(c)), dim=-1)
-        JtJ = (Kt @ K) * scale[:, :, None] * scale[:, None, :]
-        Jtr = (Kt @ r[..., None]).squeeze(-1) * scale
-        ok = torch.isfinite(sse) & torch.isfinite(JtJ).flatten(1).all(-1) & check(gid_, a_, b_, z.detach())
-        return sse, JtJ, Jtr, c, ok
+        fs, gs = [], []
+        for k, zk in enumerate(z.split(sizes)):
+            if not sizes[k]:
+                continue
+            func = funcs[k]
+            if func.derivative is not None:  # closed form: much cheaper than autograd
+                fk = func.torch_fn(zk)
+                gk = func.derivative(zk, fk)
+            else:
+                with torch.enable_grad():
+                    zg = zk.detach().requires_grad_(True)
+                    fk = func.torch_fn(zg)
+                    gk = torch.autograd.grad(fk, zg, torch.ones_like(fk), allow_unused=True)[0] \
+                        if fk.requires_grad else None
+                fk = fk.detach()
+                gk = torch.zeros_like(fk) if gk is None else gk
+            fs.append(fk)
+            gs.append(gk)
+        return torch.cat(fs), torch.cat(gs)
 
-    sse, JtJ, Jtr, c, ok = evaluate(a, b, U, Y, gid)
+    def evaluate(a_, b_, U_, Y_, syy_, gid_):
+        z = torch.addcmul(b_[:, None], a_[:, None], U_)
+        f, g = f_and_slope(z, gid_)
+        # Centring f only re-parametrises d (span{f, 1} is unchanged) and
+        # keeps the sums below well conditioned.
+        f = f - f.mean(-1, keepdim=True)
+        # One batched Gram matrix of [f'u, f', f, 1, Y] gives the closed-form
+        # (c, d) and the normal equations of J = [c f'u, c f', f, 1].
+        K = torch.stack((g * U_, g, f, torch.ones_like(f), Y_), dim=1)
+        M = K @ K.transpose(1, 2)
+        sff, sfy = M[:, 2, 2], M[:, 2, 4]
+        usable = sff > 1e-300
+        c = torch.where(usable, sfy / torch.where(usable, sff, torch.ones_like(sff)), torch.zeros_like(sff))
+        # With f and Y centred, d = 0 and r = c f - Y.
+        scale = torch.stack((c, c, torch.ones_like(c), torch.ones_like(c)), dim=-1)
+        JtJ = M[:, :4, :4] * scale[:, :, None] * scale[:, None, :]
+        if precise:
+            # Explicit residuals: cost and gradient as Gram-matrix differences
+            # lose every digit below ~1e-16 of syy, which caps the parameter
+            # accuracy of exact fits at ~1e-7.
+            r = torch.addcmul(-Y_, c[:, None], f)
+            sse = r.square().sum(-1)
+            Jtr = torch.bmm(K[:, :4], r[:, :, None]).squeeze(-1) * scale
+        else:
+            sse = (syy_ - c * sfy).clamp(min=0.0)
+            Jtr = (c[:, None] * M[:, :4, 2] - M[:, :4, 4]) * scale
+        ok = torch.isfinite(M).flatten(1).all(-1) & check(gid_, a_, b_, z)
+        return sse, JtJ, Jtr, ok
+
+    # Below this the fit is exact to rounding.
+    exact = (1e-28 if precise else 1e-14) * syy
+    sse, JtJ, Jtr, ok = evaluate(a, b, U, Y, syy, gid)
     sse_out = torch.where(ok, sse, sse_out)
     lam = torch.full_like(a, 1e-3)
-    keep = ok & (sse > 1e-28 * n)
+    keep = ok & (sse > exact)
     for it in range(iterations + 1):
         if not bool(keep.all()):  # drop finished rows (results are already in *_out)
             if not bool(keep.any()):
                 break
             idx = keep.nonzero().flatten()
             rows, a, b, U, Y, gid = rows[idx], a[idx], b[idx], U[idx], Y[idx], gid[idx]
-            sse, JtJ, Jtr, lam = sse[idx], JtJ[idx], Jtr[idx], lam[idx]
+            syy, exact, sse, JtJ, Jtr, lam = syy[idx], exact[idx], sse[idx], JtJ[idx], Jtr[idx], lam[idx]
         if it == iterations:
             break
         diag = JtJ.diagonal(dim1=1, dim2=2)
         damp = diag + 1e-12 * diag.amax(-1, keepdim=True) + 1e-300
         step, info = torch.linalg.solve_ex(JtJ + torch.diag_embed(lam[:, None] * damp), -Jtr)
         at, bt = a + step[:, 0], b + step[:, 1]
-        sset, JtJt, Jtrt, _, okt = evaluate(at, bt, U, Y, gid)
+        sset, JtJt, Jtrt, okt = evaluate(at, bt, U, Y, syy, gid)
         accept = okt & (info == 0) & (sset < sse)
         converged = accept & (sse - sset <= 1e-7 * sse) & (lam <= 1.0)
         a, b = torch.where(accept, at, a), torch.where(accept, bt, b)
@@ -556,7 +600,7 @@ def _polish(funcs: list[SymbolicFunction], gid: torch.Tensor, U: torch.Tensor, Y
         Jtr = torch.where(accept[:, None], Jtrt, Jtr)
         lam = torch.where(accept, lam * 0.3, lam * 5.0).clamp(1e-12, 1e12)
         a_out[rows], b_out[rows], sse_out[rows] = a, b, sse
-        keep = ~converged & (sse > 1e-28 * n) & (lam < 1e10)
+        keep = ~converged & (sse > exact) & (lam < 1e10)
     return a_out, b_out, sse_out
 
 
@@ -766,7 +810,7 @@ def fit_affine(
         ys_sub = (ys_sub - ys_sub.mean(1, keepdim=True)).to(torch.float32)
         vy = ys_sub.square().mean(1).clamp(min=1e-30)
         S = us.shape[1]
-        W = torch.stack((torch.full_like(ys_sub, 1.0 / S), ys_sub / S), dim=-1)
+        Wt = torch.stack((torch.full_like(ys_sub, 1.0 / S), ys_sub / S), dim=1)  # (E, 2, S)
 
         a_grid = torch.linspace(a_lo, a_hi, na, dtype=torch.float64)
         b_grid = torch.linspace(b_lo, b_hi, nb, dtype=torch.float64)
@@ -778,9 +822,9 @@ def fit_affine(
         if searched:
             # Starts (a, b, r2) per edge, searched function and start: (E, Fs, n_starts).
             starts = [
-                _search_location(funcs[j], us, W, vy, n_starts)
+                _search_location(funcs[j], us, Wt, vy, n_starts)
                 if funcs[j].inner == "location"
-                else _search_affine(funcs[j], us, W, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points)
+                else _search_affine(funcs[j], us, Wt, vy, a_grid, b_grid, n_starts, zoom_iterations, zoom_points)
                 for j in searched  # one batched search per function (each has its own torch_fn)
             ]
             k = max(st[0].shape[1] for st in starts)
@@ -799,7 +843,7 @@ def fit_affine(
                     u_sub = u.gather(1, order)
                     y_sub = yn.gather(1, order)
                     a_p, b_p, sse = _polish(sfuncs, cols, u_sub[rows], y_sub[rows], A0[rows, cols, ks],
-                                            B0[rows, cols, ks], polish_iterations)
+                                            B0[rows, cols, ks], polish_iterations, precise=False)
                     sst_sub = (y_sub - y_sub.mean(1, keepdim=True)).square().sum(1).clamp(min=1e-300)
                     A0[rows, cols, ks], B0[rows, cols, ks] = a_p, b_p
                     R0[rows, cols, ks] = torch.where(

@@ -176,6 +176,10 @@ class Formula:
             out = self._fn(*[X[:, k] for k in range(X.shape[1])])
         return np.broadcast_to(np.asarray(out, dtype=float), (X.shape[0],)).copy()
 
+    def __getstate__(self) -> dict:
+        # The lambdified function does not pickle; it is rebuilt on first use.
+        return {"expr": self.expr, "variables": self.variables, "_fn": None}
+
     def with_expr(self, expr: sympy.Expr) -> "Formula":
         return Formula(expr, self.variables)
 

@@ -50,6 +50,7 @@ TorchFn = Callable[[torch.Tensor], torch.Tensor]
 NumpyFn = Callable[[np.ndarray], np.ndarray]
 SympyFn = Callable[[sympy.Expr], sympy.Expr]
 CanonicalFn = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
+DerivativeFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 INNER_KINDS = ("affine", "location", "identity", "breakpoint")
 
@@ -267,6 +268,10 @@ class SymbolicFunction:
         canonical one (``c``, ``d`` are refitted afterwards), e.g. ``a > 0``
         for even/odd functions or ``|a| = 1`` for homogeneous ones. Makes fit
         results unique where the parametrisation is redundant.
+    derivative : callable, optional
+        ``derivative(z, fz) -> f'(z)`` given ``z`` and ``fz = torch_fn(z)``;
+        only needs to be correct inside the domain. Speeds up the fitter's
+        polish; autograd through ``torch_fn`` is used when omitted.
     """
 
     name: str
@@ -277,6 +282,7 @@ class SymbolicFunction:
     domain: Domain = field(default_factory=Domain.real)
     inner: str = "affine"
     canonical: CanonicalFn | None = None
+    derivative: DerivativeFn | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -292,8 +298,9 @@ class SymbolicFunction:
         object.__setattr__(self, "domain", _coerce_domain(self.domain))
         if self.inner not in INNER_KINDS:
             raise ValueError(f"SymbolicFunction {self.name!r}: inner must be one of {INNER_KINDS}, got {self.inner!r}")
-        if self.canonical is not None and not callable(self.canonical):
-            raise TypeError(f"SymbolicFunction {self.name!r}: canonical must be callable or None")
+        for attr in ("canonical", "derivative"):
+            if getattr(self, attr) is not None and not callable(getattr(self, attr)):
+                raise TypeError(f"SymbolicFunction {self.name!r}: {attr} must be callable or None")
 
     @classmethod
     def custom(
@@ -307,12 +314,13 @@ class SymbolicFunction:
         *,
         inner: str = "affine",
         canonical: CanonicalFn | None = None,
+        derivative: DerivativeFn | None = None,
     ) -> SymbolicFunction:
         """Create a user-defined function and check its three forms agree.
 
         Parameters
         ----------
-        name, torch_fn, numpy_fn, sympy_fn, complexity, inner, canonical
+        name, torch_fn, numpy_fn, sympy_fn, complexity, inner, canonical, derivative
             See :class:`SymbolicFunction`.
         domain : Domain, Interval, callable or None
             Domain of ``f``; a callable is a vectorised predicate on ``z``;
@@ -328,7 +336,8 @@ class SymbolicFunction:
             If the torch, numpy and sympy forms disagree on probe points of
             the domain, or ``torch_fn`` is not finite/differentiable there.
         """
-        func = cls(name, torch_fn, numpy_fn, sympy_fn, complexity, _coerce_domain(domain), inner, canonical)
+        func = cls(name, torch_fn, numpy_fn, sympy_fn, complexity, _coerce_domain(domain), inner, canonical,
+                   derivative)
         func.validate()
         return func
 
@@ -350,15 +359,20 @@ class SymbolicFunction:
                 f"function {self.name!r}: could not find 3 probe points inside its domain ({self.domain}) "
                 "to validate it"
             )
-        zt = torch.tensor(probes, dtype=torch.float64)
-        with torch.no_grad():
-            t_val = torch.as_tensor(self.torch_fn(zt)).to(torch.float64).cpu().numpy()
-        with np.errstate(all="ignore"):
-            n_val = np.broadcast_to(np.asarray(self.numpy_fn(probes.copy()), dtype=np.float64), probes.shape)
         sym = sympy.Symbol("z", real=True)
-        expr = self.sympy_fn(sym)
+        try:
+            with torch.no_grad():
+                t_val = torch.as_tensor(self.torch_fn(torch.tensor(probes))).to(torch.float64).cpu().numpy()
+            with np.errstate(all="ignore"):
+                n_val = np.asarray(self.numpy_fn(probes.copy()), dtype=np.float64)
+                n_val = np.broadcast_to(n_val, probes.shape) if n_val.ndim == 0 else n_val
+            expr = self.sympy_fn(sym)
+        except Exception as exc:  # user code: report any failure uniformly
+            raise ValueError(f"function {self.name!r}: evaluating it on probe points failed: {exc}") from exc
         if not isinstance(expr, sympy.Basic):
-            raise TypeError(f"function {self.name!r}: sympy_fn must return a sympy expression, got {type(expr).__name__}")
+            raise TypeError(
+                f"function {self.name!r}: sympy_fn must return a sympy expression, got {type(expr).__name__}"
+            )
         try:
             lam = sympy.lambdify(sym, expr, modules="numpy")
             with np.errstate(all="ignore"):
@@ -377,7 +391,8 @@ class SymbolicFunction:
                     f"({val[k]!r} vs {n_val[k]!r})"
                 )
         # Safety of the torch form in the forward pass, inside and outside the domain.
-        outside = np.array([0.0, -1e-6, 1e-6, -0.5, 0.5, -1.0, 1.0, -math.pi / 2, math.pi / 2, -3.0, 3.0, -10.0, 10.0, -50.0, 50.0])
+        outside = np.array([0.0, -1e-6, 1e-6, -0.5, 0.5, -1.0, 1.0, -math.pi / 2, math.pi / 2, -3.0, 3.0, -10.0,
+                            10.0, -50.0, 50.0])
         for dtype in (torch.float32, torch.float64):
             z = torch.tensor(outside, dtype=dtype, requires_grad=True)
             try:
@@ -397,6 +412,23 @@ class SymbolicFunction:
                 raise ValueError(
                     f"function {self.name!r}: torch_fn gradient is not finite at z={outside[k]:g} ({dtype})"
                 )
+        if self.derivative is not None:
+            z = torch.tensor(probes, requires_grad=True)
+            with torch.enable_grad():
+                val = self.torch_fn(z)
+                (grad,) = torch.autograd.grad(val.sum(), z, allow_unused=True) if val.requires_grad else (None,)
+            grad = torch.zeros_like(z) if grad is None else grad
+            try:
+                mine = torch.as_tensor(self.derivative(z.detach(), val.detach()), dtype=torch.float64)
+            except Exception as exc:
+                raise ValueError(f"function {self.name!r}: derivative failed: {exc}") from exc
+            bad = ~np.isclose(mine.numpy(), grad.numpy(), rtol=1e-5, atol=1e-8)
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise ValueError(
+                    f"function {self.name!r}: derivative disagrees with autograd of torch_fn at "
+                    f"z={probes[k]:.6g} ({mine[k].item()!r} vs {grad[k].item()!r})"
+                )
 
     def to_sympy(self, x: sympy.Expr, a: float = 1.0, b: float = 0.0, c: float = 1.0, d: float = 0.0) -> sympy.Expr:
         """Return the sympy expression ``c*f(a*x + b) + d``."""
@@ -404,6 +436,13 @@ class SymbolicFunction:
 
     def __repr__(self) -> str:
         return f"SymbolicFunction(name={self.name!r}, complexity={self.complexity}, domain={str(self.domain)!r})"
+
+    def __reduce_ex__(self, protocol):
+        # Built-ins hold lambdas and closures: pickle/deepcopy them by name so
+        # that models referencing them can be saved and copied.
+        if DEFAULT_LIBRARY.get(self.name) is self:
+            return (_builtin_function, (self.name,))
+        return super().__reduce_ex__(protocol)
 
 
 def _probe_points(domain: Domain) -> np.ndarray:
@@ -634,37 +673,61 @@ _DEFAULTS: tuple[SymbolicFunction, ...] = (
     SymbolicFunction("x", _t_identity, lambda z: np.asarray(z, dtype=float), lambda z: z, 1, _REAL,
                      inner="identity"),
     SymbolicFunction("x^2", _power(2), lambda z: np.square(z), lambda z: z**2, 2, _REAL,
-                     inner="location", canonical=_canon_homogeneous_symmetric),
+                     inner="location", canonical=_canon_homogeneous_symmetric,
+                     derivative=lambda z, f: 2.0 * z),
     SymbolicFunction("x^3", _power(3), lambda z: np.power(z, 3), lambda z: z**3, 3, _REAL,
-                     inner="location", canonical=_canon_homogeneous_symmetric),
+                     inner="location", canonical=_canon_homogeneous_symmetric,
+                     derivative=lambda z, f: 3.0 * z * z),
     SymbolicFunction("x^4", _power(4), lambda z: np.power(z, 4), lambda z: z**4, 4, _REAL,
-                     inner="location", canonical=_canon_homogeneous_symmetric),
+                     inner="location", canonical=_canon_homogeneous_symmetric,
+                     derivative=lambda z, f: 4.0 * z * z * z),
     SymbolicFunction("1/x", _inverse_power(1), lambda z: 1.0 / np.asarray(z, dtype=float), lambda z: 1 / z, 2,
-                     _NONZERO, inner="location", canonical=_canon_homogeneous_symmetric),
+                     _NONZERO, inner="location", canonical=_canon_homogeneous_symmetric,
+                     derivative=lambda z, f: -f * f),
     SymbolicFunction("1/x^2", _inverse_power(2), lambda z: 1.0 / np.square(z), lambda z: z**-2, 3, _NONZERO,
-                     inner="location", canonical=_canon_homogeneous_symmetric),
-    SymbolicFunction("sqrt", _t_sqrt, np.sqrt, sympy.sqrt, 2, _NONNEGATIVE, inner="location", canonical=_canon_homogeneous),
+                     inner="location", canonical=_canon_homogeneous_symmetric,
+                     derivative=lambda z, f: -2.0 * f / z),
+    SymbolicFunction("sqrt", _t_sqrt, np.sqrt, sympy.sqrt, 2, _NONNEGATIVE, inner="location",
+                     canonical=_canon_homogeneous,
+                     derivative=lambda z, f: 0.5 / f),
     SymbolicFunction("1/sqrt(x)", _inverse_power(0.5), lambda z: 1.0 / np.sqrt(z), lambda z: 1 / sympy.sqrt(z), 3,
-                     _POSITIVE, inner="location", canonical=_canon_homogeneous),
-    SymbolicFunction("exp", _t_exp, np.exp, sympy.exp, 2, _REAL, canonical=_canon_shift),
-    SymbolicFunction("log", _t_log, np.log, sympy.log, 2, _POSITIVE, inner="location", canonical=_canon_homogeneous),
-    SymbolicFunction("sin", _t_sin, np.sin, sympy.sin, 2, _REAL, canonical=_canon_half_period),
-    SymbolicFunction("cos", _t_cos, np.cos, sympy.cos, 2, _REAL, canonical=_canon_half_period),
-    SymbolicFunction("tan", _t_tan, np.tan, sympy.tan, 3, _TAN, canonical=_canon_half_period),
-    SymbolicFunction("tanh", _t_tanh, np.tanh, sympy.tanh, 3, _REAL, canonical=_canon_symmetric),
+                     _POSITIVE, inner="location", canonical=_canon_homogeneous,
+                     derivative=lambda z, f: -0.5 * f / z),
+    SymbolicFunction("exp", _t_exp, np.exp, sympy.exp, 2, _REAL, canonical=_canon_shift,
+                     derivative=lambda z, f: f),
+    SymbolicFunction("log", _t_log, np.log, sympy.log, 2, _POSITIVE, inner="location", canonical=_canon_homogeneous,
+                     derivative=lambda z, f: 1.0 / z),
+    SymbolicFunction("sin", _t_sin, np.sin, sympy.sin, 2, _REAL, canonical=_canon_half_period,
+                     derivative=lambda z, f: torch.cos(z)),
+    SymbolicFunction("cos", _t_cos, np.cos, sympy.cos, 2, _REAL, canonical=_canon_half_period,
+                     derivative=lambda z, f: -torch.sin(z)),
+    SymbolicFunction("tan", _t_tan, np.tan, sympy.tan, 3, _TAN, canonical=_canon_half_period,
+                     derivative=lambda z, f: 1.0 + f * f),
+    SymbolicFunction("tanh", _t_tanh, np.tanh, sympy.tanh, 3, _REAL, canonical=_canon_symmetric,
+                     derivative=lambda z, f: 1.0 - f * f),
     SymbolicFunction("sigmoid", _t_sigmoid, scipy.special.expit, _sym_sigmoid, 3, _REAL,
-                     canonical=_canon_symmetric),
-    SymbolicFunction("arcsin", _t_arcsin, np.arcsin, sympy.asin, 4, _UNIT_CLOSED, canonical=_canon_symmetric),
-    SymbolicFunction("arccos", _t_arccos, np.arccos, sympy.acos, 4, _UNIT_CLOSED, canonical=_canon_symmetric),
-    SymbolicFunction("arctan", _t_arctan, np.arctan, sympy.atan, 3, _REAL, canonical=_canon_symmetric),
-    SymbolicFunction("arctanh", _t_arctanh, np.arctanh, sympy.atanh, 4, _UNIT_OPEN, canonical=_canon_symmetric),
-    SymbolicFunction("abs", _t_abs, np.abs, sympy.Abs, 2, _REAL, inner="location", canonical=_canon_homogeneous_symmetric),
+                     canonical=_canon_symmetric,
+                     derivative=lambda z, f: f * (1.0 - f)),
+    SymbolicFunction("arcsin", _t_arcsin, np.arcsin, sympy.asin, 4, _UNIT_CLOSED, canonical=_canon_symmetric,
+                     derivative=lambda z, f: torch.rsqrt(1.0 - z * z)),
+    SymbolicFunction("arccos", _t_arccos, np.arccos, sympy.acos, 4, _UNIT_CLOSED, canonical=_canon_symmetric,
+                     derivative=lambda z, f: -torch.rsqrt(1.0 - z * z)),
+    SymbolicFunction("arctan", _t_arctan, np.arctan, sympy.atan, 3, _REAL, canonical=_canon_symmetric,
+                     derivative=lambda z, f: 1.0 / (1.0 + z * z)),
+    SymbolicFunction("arctanh", _t_arctanh, np.arctanh, sympy.atanh, 4, _UNIT_OPEN, canonical=_canon_symmetric,
+                     derivative=lambda z, f: 1.0 / (1.0 - z * z)),
+    SymbolicFunction("abs", _t_abs, np.abs, sympy.Abs, 2, _REAL, inner="location",
+                     canonical=_canon_homogeneous_symmetric,
+                     derivative=lambda z, f: torch.sign(z)),
     SymbolicFunction("sign", _t_sign, np.sign, sympy.sign, 2, _REAL, inner="breakpoint",
                      canonical=_canon_homogeneous_symmetric),
     SymbolicFunction("gaussian", _t_gaussian, lambda z: np.exp(-np.square(z)), lambda z: sympy.exp(-z**2), 3,
-                     _REAL, canonical=_canon_symmetric),
-    SymbolicFunction("cosh", _t_cosh, np.cosh, sympy.cosh, 3, _REAL, canonical=_canon_symmetric),
-    SymbolicFunction("sinh", _t_sinh, np.sinh, sympy.sinh, 3, _REAL, canonical=_canon_symmetric),
+                     _REAL, canonical=_canon_symmetric,
+                     derivative=lambda z, f: -2.0 * z * f),
+    SymbolicFunction("cosh", _t_cosh, np.cosh, sympy.cosh, 3, _REAL, canonical=_canon_symmetric,
+                     derivative=lambda z, f: torch.sinh(z)),
+    SymbolicFunction("sinh", _t_sinh, np.sinh, sympy.sinh, 3, _REAL, canonical=_canon_symmetric,
+                     derivative=lambda z, f: torch.cosh(z)),
 )
 
 #: Built-in functions in their canonical order (name -> SymbolicFunction).
@@ -673,6 +736,11 @@ DEFAULT_LIBRARY: dict[str, SymbolicFunction] = {f.name: f for f in _DEFAULTS}
 
 # Functions added with register_function(); appended after the built-ins.
 _REGISTERED: dict[str, SymbolicFunction] = {}
+
+
+def _builtin_function(name: str) -> SymbolicFunction:
+    """Unpickling helper: the built-in function called ``name``."""
+    return DEFAULT_LIBRARY[name]
 
 
 def _available() -> dict[str, SymbolicFunction]:

@@ -21,19 +21,31 @@ __all__ = ["EdgeChoice", "suggest_symbolic", "fix_symbolic", "auto_symbolic", "u
 
 @dataclass(frozen=True)
 class EdgeChoice:
-    """The function chosen for one edge by :func:`auto_symbolic`."""
+    """The function chosen for one edge by :func:`auto_symbolic`.
+
+    Attributes
+    ----------
+    layer, i, j : int
+        The edge.
+    candidate : Candidate
+        Its best fit (``name, a, b, c, d, r2, complexity, score``).
+    snapped : bool
+        Whether the edge was made symbolic (its R² reached the threshold).
+    """
 
     layer: int
     i: int
     j: int
-    name: str
-    a: float
-    b: float
-    c: float
-    d: float
-    r2: float
-    complexity: int
+    candidate: Candidate
     snapped: bool
+
+    @property
+    def name(self) -> str:
+        return self.candidate.name
+
+    @property
+    def r2(self) -> float:
+        return self.candidate.r2
 
 
 def _samples(model: KAN, X) -> torch.Tensor:
@@ -235,5 +247,5 @@ def auto_symbolic(
         ok = best.r2 >= r2_threshold
         if ok:
             model.layers[l].set_symbolic(i, j, lib[best.name], (best.a, best.b, best.c, best.d))
-        choices.append(EdgeChoice(l, i, j, best.name, best.a, best.b, best.c, best.d, best.r2, int(best.complexity), ok))
+        choices.append(EdgeChoice(l, i, j, best, ok))
     return choices

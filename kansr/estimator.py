@@ -1,0 +1,245 @@
+"""A scikit-learn regressor whose fitted model is a closed-form formula.
+
+:class:`KANRegressor` wraps :func:`kansr.discover.discover` in the
+scikit-learn estimator contract: parameters are only stored by
+``__init__``, ``fit`` validates its input with
+:func:`sklearn.utils.validation.validate_data` and sets attributes ending in
+``_``, and ``predict`` evaluates the discovered formula.  It works in
+``Pipeline``, ``GridSearchCV`` and with ``pickle``.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import sympy
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .data import sanitize_names, validate_arrays
+from .errors import DomainWarning
+from .safe_expr import symbol_for
+from .symbolic.formula import Formula
+
+__all__ = ["KANRegressor"]
+
+# Columns of ``equations_`` (the Pareto front), in this order.
+_TABLE_COLUMNS = ["complexity", "val_rmse", "val_r2", "formula", "source"]
+
+
+class KANRegressor(RegressorMixin, BaseEstimator):
+    """Symbolic regression with Kolmogorov-Arnold Networks, as a scikit-learn estimator.
+
+    ``fit`` searches for a closed-form formula ``y = f(X)`` with
+    :func:`kansr.discover.discover`; ``predict`` evaluates it.
+
+    Parameters
+    ----------
+    time_budget : float or None, default=60.0
+        Seconds the search may spend; structure generators that would start
+        later are skipped (a generator already running finishes).  ``None``
+        for no limit.  Results are reproducible for a fixed ``random_state``
+        as long as the budget does not cut the search short.
+    generators : sequence of str or None, default=None
+        Structure generators to run (see :data:`kansr.discover.GENERATORS`);
+        ``None`` runs all of them.  ``("linear", "power_law", "additive")``
+        is a fast choice.
+    library : sequence of str or None, default=None
+        Functions for snapping KAN edges (e.g. ``["x", "x^2", "sin"]``);
+        ``None`` uses the whole library.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the internal train/validation split and of every network.
+        An int is used as the seed directly (``random_state=0`` matches
+        ``discover(..., seed=0)`` and ``kansr discover --seed 0``).
+    progress : bool, default=False
+        Show a progress bar over the generators.
+
+    Attributes
+    ----------
+    formula_ : sympy.Expr
+        The chosen formula, in the variable names ``variable_names_``.
+    equations_ : pandas.DataFrame
+        The Pareto front: ``complexity``, ``val_rmse``, ``val_r2``,
+        ``formula`` (sympy expressions), ``source``; simplest first.
+    result_ : kansr.discover.DiscoveryResult
+        Everything the search produced (candidates, the trained KAN, log).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame with string column names.
+    variable_names_ : list of str
+        The symbol of each input column: sanitised column names
+        (``"T [K]"`` → ``T_K``) or ``x0, x1, ...`` for arrays.
+    dropped_features_ : list of str
+        Input columns the formula does not use (constant or irrelevant).
+
+    Notes
+    -----
+    **Predictions outside the formula's domain.**  A formula such as
+    ``log(x0)`` or ``1/(x1 - 2)`` is undefined for some inputs.  ``predict``
+    returns NaN (or ±inf) exactly there and emits one
+    :class:`~kansr.errors.DomainWarning` per call stating how many rows are
+    affected; it never substitutes another model's values, so every finite
+    prediction is the formula's.  Candidates are only accepted when finite
+    on all training and validation rows, so this happens only when
+    extrapolating.  Use ``np.nan_to_num`` or a fallback model downstream if a
+    pipeline needs finite values everywhere.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(1, 2, size=(200, 2))
+    >>> est = KANRegressor(time_budget=10, generators=("linear", "power_law"), random_state=0)
+    >>> est.fit(X, 3 * X[:, 0] * X[:, 1] ** 2).sympy()
+    3*x0*x1**2
+    """
+
+    def __init__(
+        self,
+        *,
+        time_budget: float | None = 60.0,
+        generators: Sequence[str] | None = None,
+        library: Sequence[str] | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.time_budget = time_budget
+        self.generators = generators
+        self.library = library
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ parameters
+    def _check_params(self) -> tuple[float | None, tuple[str, ...]]:
+        from .discover import GENERATORS
+
+        budget = self.time_budget
+        if budget is not None:
+            if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not budget > 0:
+                raise ValueError(f"time_budget must be a positive number of seconds or None; got {budget!r}")
+            budget = float(budget)
+        if self.generators is None:
+            generators = tuple(GENERATORS)
+        else:
+            if isinstance(self.generators, str):
+                raise ValueError(
+                    f"generators must be a sequence of names such as ('linear', 'power_law'); got the string "
+                    f"{self.generators!r}"
+                )
+            generators = tuple(self.generators)
+            unknown = [g for g in generators if g not in GENERATORS]
+            if unknown or not generators:
+                raise ValueError(f"unknown generator(s) {unknown or '(none given)'}; choose from {list(GENERATORS)}")
+        if self.library is not None:
+            from .symbolic.library import get_library
+
+            if isinstance(self.library, str):
+                raise ValueError(f"library must be a sequence of function names; got the string {self.library!r}")
+            get_library([f for f in self.library if isinstance(f, str)])  # raises on unknown names
+        return budget, generators
+
+    def _seed(self) -> int:
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            return int(rs)
+        return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+
+    # ------------------------------------------------------------------ fit / predict
+    def fit(self, X, y) -> "KANRegressor":
+        """Search for a formula ``y = f(X)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n_samples, n_features)
+            At least 10 samples.  DataFrame column names become variable
+            names (sanitised, see :func:`kansr.data.sanitize_names`).
+        y : array-like, shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
+        from .discover import discover
+
+        budget, generators = self._check_params()
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        columns = [str(c) for c in getattr(self, "feature_names_in_", [])] or [f"x{k}" for k in range(X.shape[1])]
+        ds = validate_arrays(X, y, columns, allow_constant_target=True)
+        seed = self._seed()
+        with warnings.catch_warnings():
+            # Internal tensor-to-float conversions in the symbolic step; not the caller's concern.
+            warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad", category=UserWarning)
+            result = discover(
+                ds.X, ds.y, ds.names, seed=seed, time_budget=budget, generators=generators,
+                library=None if self.library is None else list(self.library), progress=bool(self.progress),
+            )
+        self.variable_names_ = sanitize_names(columns)
+        self.result_ = result
+        self.formula_ = result.formula.expr
+        self.equations_ = pd.DataFrame(
+            [{**row, "formula": c.formula.expr} for row, c in zip(result.pareto_table(), result.pareto)],
+            columns=_TABLE_COLUMNS,
+        )
+        used = set(result.formula.used_variables)
+        self.dropped_features_ = [c for c, n in zip(columns, self.variable_names_) if n not in used]
+        self._formula = Formula(self.formula_, [symbol_for(n) for n in self.variable_names_])
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Evaluate the formula.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples,)
+            NaN/inf where the formula is undefined (see the class Notes).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        pred = self._formula(X)
+        bad = ~np.isfinite(pred)
+        if bad.any():
+            warnings.warn(
+                f"the formula {self.formula_} is undefined or overflows on {int(bad.sum())} of {len(pred)} rows "
+                f"(first: row {int(np.argmax(bad))}); those predictions are NaN/inf",
+                DomainWarning,
+                stacklevel=2,
+            )
+        return pred
+
+    # ------------------------------------------------------------------ formulas
+    def sympy(self, index: int | None = None) -> sympy.Expr:
+        """The chosen formula, or row ``index`` of :attr:`equations_` (the Pareto front).
+
+        Parameters
+        ----------
+        index : int, optional
+            Position in the Pareto table (0 = simplest); negative counts from
+            the end (``-1`` = most accurate).
+        """
+        check_is_fitted(self)
+        if index is None:
+            return self.formula_
+        n = len(self.equations_)
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not -n <= index < n:
+            raise IndexError(f"index must be an integer in [{-n}, {n - 1}] (rows of equations_); got {index!r}")
+        return self.equations_["formula"].iloc[int(index)]
+
+    def latex(self, index: int | None = None) -> str:
+        """LaTeX of :meth:`sympy` ``(index)``."""
+        return sympy.latex(self.sympy(index))
+
+    # ------------------------------------------------------------------ scikit-learn plumbing
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = False
+        return tags
