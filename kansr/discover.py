@@ -30,7 +30,8 @@ Generators (cheapest first; each is skipped when it does not apply):
 
 Choice rule (documented for users): among the candidates whose validation
 RMSE is at most ``1.5 ×`` the lowest validation RMSE plus a round-off floor
-(``1e-6 × std(y)``), take the least complex; ties go to the lower error.
+(``1e-6 × std(y)``), take the least complex; ties go to fewer floating-point
+constants, then to the lower error.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ import torch
 from .model import KAN
 from .safe_expr import symbol_for
 from .symbolic.constants import refit_constants, rmse_on, snap_constants
-from .symbolic.formula import Formula, complexity, model_formula, rationalize_constants, simplify_with_timeout
+from .symbolic.formula import Formula, complexity, model_formula, n_floats, rationalize_constants, simplify_with_timeout
 from .symbolic.snap import auto_symbolic, fix_symbolic
 from .training import fit
 
@@ -158,10 +159,13 @@ def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
 
 
 def choose(cands: Sequence[Candidate], y_std: float) -> Candidate:
-    """The least complex candidate within 1.5× of the lowest validation RMSE (+ round-off floor)."""
+    """The least complex candidate within 1.5× of the lowest validation RMSE (+ round-off floor).
+
+    Ties go to fewer floating-point constants (exact ones are preferred), then to the lower error.
+    """
     best_err = min(c.val_rmse for c in cands)
     ok = [c for c in cands if c.val_rmse <= 1.5 * best_err + 1e-6 * y_std]
-    return min(ok, key=lambda c: (c.complexity, c.val_rmse))
+    return min(ok, key=lambda c: (c.complexity, n_floats(c.formula.expr), c.val_rmse))
 
 
 class _Budget:
@@ -215,16 +219,17 @@ class _Search:
             if refit:
                 expr, _ = refit_constants(expr, self.variables, self.X, self.y)
             forms.append(expr)
-            snapped = snap_constants(expr, self.variables, self.X, self.y)
+            left = self.budget.left()
+            snapped = snap_constants(expr, self.variables, self.X, self.y,
+                                     time_limit=None if math.isinf(left) else max(left - 1.0, 0.5))
             forms.append(snapped)
             if not self.budget.over(reserve=2.0):
-                simple = simplify_with_timeout(snapped, timeout=min(5.0, max(self.budget.left() / 10, 0.5)))
-                # simplify may print integers as floats (1.0*x): make exact ones exact.
-                forms.append(rationalize_constants(simple, rel_tol=1e-12, max_denominator=1))
+                forms.append(simplify_with_timeout(snapped, timeout=min(5.0, max(self.budget.left() / 10, 0.5))))
         except Exception as exc:  # a proposal that sympy/scipy cannot handle is skipped, not fatal
             self.note(f"{source}: skipped a proposal ({type(exc).__name__}: {exc})")
         for form in forms:
-            cand = self._score(form, source)
+            # Integral floats (x**2.0, 1.0*x) are artefacts of fitting: make them exact.
+            cand = self._score(rationalize_constants(form, rel_tol=1e-12, max_denominator=1), source)
             if cand is not None:
                 key = str(cand.formula.expr)
                 if key not in self.pool or self.pool[key].val_rmse > cand.val_rmse:

@@ -9,6 +9,7 @@ not rise.  This is what turns ``0.99987*x0**2.00012`` into ``x0**2``.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from typing import Sequence
 
@@ -131,6 +132,7 @@ def snap_constants(
     rel_slack: float = 0.05,
     abs_floor: float | None = None,
     max_constants: int = 30,
+    time_limit: float | None = None,
 ) -> sympy.Expr:
     """Replace constants by simple exact values while the fit allows it.
 
@@ -138,7 +140,8 @@ def snap_constants(
     0 (drop it), ±1 (absorbed by the others) and then the simple values near it.  A replacement is kept
     if, after refitting the constants still free, the RMSE on (X, y) stays
     within ``(1 + rel_slack)`` of the starting RMSE plus ``abs_floor``
-    (default ``1e-7 * std(y)``, the round-off level).
+    (default ``1e-7 * std(y)``, the round-off level).  With ``time_limit``
+    (seconds), constants not reached by then keep their fitted values.
 
     Returns
     -------
@@ -154,7 +157,10 @@ def snap_constants(
     limit = start * (1 + rel_slack) + floor
     order = sorted(range(len(params)), key=lambda k: _distance_to_nice(theta[k]))[:max_constants]
     values = dict(zip(params, theta))
+    started = time.perf_counter()
     for k in order:
+        if time_limit is not None and time.perf_counter() - started > time_limit:
+            break
         p = params[k]
         # 0 and ±1 first: a constant that other constants can absorb is then
         # removed instead of being set to a random "nice" value.

@@ -33,8 +33,26 @@ __all__ = [
 
 
 def complexity(expr: sympy.Expr) -> int:
-    """Number of nodes of the expression tree (symbols, numbers, operations)."""
-    return sum(1 for _ in sympy.preorder_traversal(expr))
+    """Number of nodes of the expression tree (symbols, numbers, operations).
+
+    A constant subexpression counts as one node, and so do all the constant
+    terms of a sum or factors of a product together: ``x/(4*pi)`` is as
+    complex as ``0.0796*x``, so exact constants are not penalised.
+    """
+    if not expr.free_symbols:
+        return 1
+    if not expr.args:
+        return 1
+    if isinstance(expr, (sympy.Add, sympy.Mul)):
+        variable = [a for a in expr.args if a.free_symbols]
+        has_const = len(variable) < len(expr.args)
+        return 1 + int(has_const) + sum(complexity(a) for a in variable)
+    return 1 + sum(complexity(a) for a in expr.args)
+
+
+def n_floats(expr: sympy.Expr) -> int:
+    """Number of inexact (floating-point) constants in ``expr``."""
+    return len(expr.atoms(sympy.Float))
 
 
 def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
