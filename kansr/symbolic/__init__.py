@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .fitting import Candidate, FitResult, fit_affine
 from .formula import Formula, model_formula
-from .library import DEFAULT_LIBRARY, SymbolicFunction, get_library
+from .library import DEFAULT_LIBRARY, SymbolicFunction, get_library, register_function, unregister_function
 from .snap import auto_symbolic, fix_symbolic, suggest_symbolic, unfix
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "DEFAULT_LIBRARY",
     "SymbolicFunction",
     "get_library",
+    "register_function",
+    "unregister_function",
     "auto_symbolic",
     "fix_symbolic",
     "suggest_symbolic",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from fractions import Fraction
 import warnings
 from typing import Sequence
 
@@ -110,10 +111,16 @@ def refit_constants(
 def _candidates(v: float) -> list[sympy.Expr]:
     """Simple values near ``v``, simplest first."""
     out: list[sympy.Expr] = []
-    for tol in (1e-6, 1e-3, 1e-2, 5e-2):
-        nice = nice_value(v, rel_tol=tol, max_denominator=12 if tol <= 1e-3 else 6)
+    for tol, size in ((1e-6, None), (1e-3, 4)):
+        nice = nice_value(v, rel_tol=tol, max_denominator=12, max_size=size)
         if nice is not None and all(nice != o for o in out):
             out.append(nice)
+    # Far from v only plain fractions are plausible (no pi, sqrt(2) factors).
+    frac = Fraction(v).limit_denominator(4)
+    if frac.numerator and abs(float(frac) - v) <= 5e-2 * abs(v):
+        simple = sympy.Rational(frac.numerator, frac.denominator)
+        if all(simple != o for o in out):
+            out.append(simple)
     r = round(v)
     if r != 0 and abs(r - v) <= 0.25 * max(abs(v), 1) and all(sympy.Integer(r) != o for o in out):
         out.append(sympy.Integer(r))

@@ -66,14 +66,16 @@ def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
     return expr.xreplace(reps)
 
 
-def nice_value(v: float, rel_tol: float = 1e-3, max_denominator: int = 12) -> sympy.Expr | None:
+def nice_value(v: float, rel_tol: float = 1e-3, max_denominator: int = 12, max_size: int | None = None) -> sympy.Expr | None:
     """A simple exact number within ``rel_tol`` of ``v``, or None.
 
     Candidates are fractions with denominators up to ``max_denominator``,
     alone or times ``pi``, ``1/pi``, ``sqrt(2)``, ``sqrt(3)`` (the constants
     of physics formulas).  The closest match wins, compared in decades of
     the tolerance, and the simplest within the same decade: 6.28319 is
-    ``2*pi`` rather than ``44/7``.
+    ``2*pi`` rather than ``44/7``.  ``max_size`` bounds the digits of
+    numerator and denominator plus a cost per factor (plain 0, ``pi`` 1,
+    others 2-3), so that a loose tolerance admits only simple values.
     """
     if not math.isfinite(v):
         return None
@@ -92,6 +94,8 @@ def nice_value(v: float, rel_tol: float = 1e-3, max_denominator: int = 12) -> sy
             continue
         decade = 0 if err <= rel_tol / 100 else (1 if err <= rel_tol / 10 else 2)
         size = len(str(abs(frac.numerator))) + len(str(frac.denominator)) + cost
+        if max_size is not None and size > max_size:
+            continue
         key = (decade, size)
         if best is None or key < best[0]:
             best = (key, sympy.Rational(frac.numerator, frac.denominator) * sym)
