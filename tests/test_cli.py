@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -111,29 +110,24 @@ def test_irrelevant_column_not_in_formula_example(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_demo_command_recovers_kinetic_energy(tmp_path, capsys):
-    """The README/Makefile demo, full defaults."""
-    t0 = time.perf_counter()
+    """The README/Makefile demo, full defaults (its speed is measured in benchmarks/bench_cli.py)."""
     code, out, err = _run(["discover", example_path(), "--target", "E [J]", "--out", tmp_path / "demo_out",
                            "--no-progress"], capsys)
     assert code == 0, err
-    assert time.perf_counter() - t0 < 60
     summary = json.loads((tmp_path / "demo_out" / "result.json").read_text())
     assert summary["formula"] == "m_kg*v_m_s**2/2"
     assert summary["dropped_features"] == ["noise_col"]
 
 
 @pytest.mark.slow
-def test_three_variables_thousand_rows_under_a_minute(tmp_path, capsys):
+def test_three_variables_thousand_rows_with_defaults(tmp_path, capsys):
     rng = np.random.default_rng(2)
     X = rng.uniform(0.5, 2.0, (1000, 3))
     path = tmp_path / "three.csv"
     y = 3 * X[:, 0] + X[:, 1] ** 2 + np.sin(X[:, 2])
     pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "y": y}).to_csv(path, index=False)
-    t0 = time.perf_counter()
     code, out, err = _run(["discover", path, "--target", "y", "--no-progress"], capsys)
-    elapsed = time.perf_counter() - t0
     assert code == 0, err
-    assert elapsed < 60, f"took {elapsed:.1f} s"
     assert "formula:" in out
 
 
