@@ -59,7 +59,7 @@ def _pykan(width, X, y):
         cwd = os.getcwd()
         os.chdir(tmp)
         try:
-            model = PyKAN(width=width, grid=5, k=3, seed=0, auto_save=False)
+            model = PyKAN(width=list(width), grid=5, k=3, seed=0, auto_save=False)  # pykan edits the list
             ds = {
                 "train_input": torch.tensor(X, dtype=torch.float32),
                 "train_label": torch.tensor(y, dtype=torch.float32),
