@@ -171,15 +171,21 @@ class KANLayer(nn.Module):
         idx = torch.linspace(0, n - 1, self.G + 1).round().long()
         adaptive = xs[idx].t()  # (in, G+1)
         lo, hi = xs[0], xs[-1]
-        span = (hi - lo).clamp_min(1e-4)
+        # A (nearly) constant input still needs a domain the dtype can resolve:
+        # widen it to at least 1 % of its magnitude (and of 1).
+        min_span = 1e-2 * torch.maximum(torch.maximum(lo.abs(), hi.abs()), torch.ones_like(lo))
+        pad = (min_span - (hi - lo)).clamp_min(0) / 2
+        lo, hi = lo - pad, hi + pad
+        span = hi - lo
         lo, hi = lo - margin * span, hi + margin * span
         steps = torch.linspace(0, 1, self.G + 1, dtype=x.dtype)
         uniform = lo.unsqueeze(1) + (hi - lo).unsqueeze(1) * steps
+        adaptive = adaptive.clamp(lo.unsqueeze(1), hi.unsqueeze(1))
         adaptive = torch.cat([uniform[:, :1], adaptive[:, 1:-1], uniform[:, -1:]], dim=1)
-        core = grid_eps * uniform + (1 - grid_eps) * adaptive
-        # A tiny increasing offset keeps knots distinct when a column repeats
-        # values (discrete inputs) and grid_eps is 0: no empty intervals.
-        core = core + 1e-4 * span.unsqueeze(1) / self.G * torch.arange(self.G + 1, dtype=x.dtype)
+        # At least 1 % uniform: knots stay distinct when a column repeats values
+        # (discrete or constant inputs), so no interval is empty.
+        eps = max(float(grid_eps), 1e-2)
+        core = eps * uniform + (1 - eps) * adaptive
         self._set_grid_preserving(x, extend_grid(core, self.k))
 
     def refine(self, G_new: int, x: torch.Tensor | None = None, n_points: int | None = None) -> None:

@@ -143,7 +143,8 @@ def _state(model: KAN) -> dict[str, torch.Tensor]:
 
 
 def _all_finite(model: KAN) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    """Parameters and buffers (grids, masks) all finite."""
+    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values())
 
 
 def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -310,26 +311,37 @@ def fit(
             else:
                 xb, yb = Xt, yt
             parts: dict[str, torch.Tensor] = {}
+            verified: dict[str, dict[str, torch.Tensor]] = {}
 
             def closure() -> torch.Tensor:
                 opt.zero_grad()
                 total, mse, reg = objective(xb, yb)
-                if torch.isfinite(total):
+                finite_loss = bool(torch.isfinite(total))
+                if finite_loss:
                     total.backward()
-                parts.update(total=total.detach(), mse=mse.detach(), reg=reg.detach())
+                if not parts:  # first evaluation: the parameters this step starts from
+                    parts.update(total=total.detach(), mse=mse.detach(), reg=reg.detach())
+                    if finite_loss:
+                        verified["state"] = _state(model)
                 return total
 
-            if optimizer == "lbfgs":
-                opt.step(closure)
-            else:
-                closure()
-                if clip_grad is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-                opt.step()
+            try:
+                if optimizer == "lbfgs":
+                    opt.step(closure)
+                else:
+                    closure()
+                    if clip_grad is not None:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+                    opt.step()
+            except (IndexError, RuntimeError) as exc:  # e.g. LBFGS's line search on a NaN loss
+                logger.info("optimizer step %d failed: %s", step, exc)
+                parts.setdefault("total", torch.tensor(float("nan")))
             if sched is not None:
                 sched.step()
 
             finite = bool(torch.isfinite(parts["total"])) and _all_finite(model)
+            if "state" in verified:  # the step started from parameters with a finite loss
+                last_good = verified["state"]
             if not finite:
                 model.load_state_dict(last_good)
                 if not retried:
@@ -348,7 +360,6 @@ def fit(
                     stacklevel=2,
                 )
                 break
-            last_good = _state(model)
             record = {
                 "step": step,
                 "train_loss": float(parts["mse"]),
@@ -384,6 +395,15 @@ def fit(
         bar.close()
     if early_stopping is not None and best_state is not None:
         model.load_state_dict(best_state)
+    with torch.no_grad():  # the last step's result has not been evaluated yet
+        if not bool(torch.isfinite(model(Xt)).all()):
+            model.load_state_dict(last_good)
+            history.stopped_reason = history.stopped_reason or "non_finite"
+            warnings.warn(
+                "the final parameters gave non-finite outputs; restored the last parameters with a finite loss",
+                NumericalWarning,
+                stacklevel=2,
+            )
     return history
 
 

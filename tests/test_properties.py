@@ -3,7 +3,6 @@
 Inputs are random finite floats in [-1e3, 1e3], deliberately mixed with tiny
 (subnormal) and extreme magnitudes, repeated values and constant columns.
 """
-import math
 import warnings
 
 import matplotlib
@@ -14,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
@@ -27,7 +26,7 @@ from kansr.training import NumericalWarning, fit  # noqa: E402
 
 torch.set_num_threads(1)
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # Finite values in [-1e3, 1e3], with the edges of that range and tiny magnitudes over-represented.
 _EDGE_VALUES = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e-300, -1e-300, 1e-30, 1e-8, -1e-8,
@@ -52,9 +51,18 @@ def _finite(a) -> bool:
 
 
 # ----------------------------------------------------------------------------- 1. training
+# Regressions found by these properties: constant inputs collapsed the knots of
+# update_grid (NaN basis), the NaN guard kept unchecked post-step parameters, and
+# LBFGS's line search raised IndexError on a NaN loss.
+_ZEROS_2D = (np.zeros((12, 2)), np.zeros(12))
+_ZEROS_1D = (np.zeros((12, 1)), np.zeros(12))
+
+
 @pytest.mark.parametrize("optimizer,steps", [("adam", 3), ("lbfgs", 2)])
 @settings(max_examples=25, **SETTINGS)
 @given(data=xy())
+@example(data=_ZEROS_2D)  # minimal for adam (NaN predictions after fit)
+@example(data=_ZEROS_1D)  # minimal for lbfgs (IndexError escapes fit)
 def test_fit_never_yields_non_finite_predictions(optimizer, steps, data):
     X, y = data
     d = X.shape[1]
@@ -66,6 +74,32 @@ def test_fit_never_yields_non_finite_predictions(optimizer, steps, data):
     pred = model.predict(X)
     assert pred.shape == (X.shape[0], 1)
     assert _finite(pred), pred
+
+
+def test_update_grid_on_constant_input_keeps_predictions_finite():
+    model = KAN([1, 1], grid=3, seed=0)  # float32
+    X = np.full((12, 1), 3.0)
+    with torch.no_grad():
+        model.update_grid(torch.as_tensor(X, dtype=torch.float32))
+    assert _finite(model.predict(X))
+
+
+def test_fit_one_step_never_returns_nan_model_silently():
+    X, y = _ZEROS_2D
+    model = KAN([2, 3, 1], grid=3, seed=0)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        hist = fit(model, X, y, steps=1, optimizer="adam", progress=False)
+    warned = any(issubclass(x.category, NumericalWarning) for x in w)
+    assert _finite(model.predict(X)) or (warned and hist.stopped_reason == "non_finite")
+
+
+def test_fit_lbfgs_does_not_raise_on_nan_line_search():
+    X, y = _ZEROS_1D
+    model = KAN([1, 3, 1], grid=3, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalWarning)
+        fit(model, X, y, steps=2, optimizer="lbfgs", progress=False)
 
 
 # ----------------------------------------------------------------------------- 2. discover
