@@ -55,7 +55,8 @@ def _kansr(width, X, y):
 def _pykan(width, X, y):
     from kan import KAN as PyKAN
 
-    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+    quiet = io.StringIO()  # pykan prints progress bars and messages
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
         cwd = os.getcwd()
         os.chdir(tmp)
         try:
@@ -88,6 +89,7 @@ def _pykan(width, X, y):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="only 10 and 40 edges")
+    ap.add_argument("--edges", default=None, help="comma-separated sizes to run, e.g. 40 (default: all)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -99,6 +101,11 @@ def main() -> None:
         have_pykan = False
         print("pykan not installed: timing kansr only (pip install pykan==0.2.8 for the comparison)")
     sizes = [10, 40] if args.quick else [10, 40, 160]
+    if args.edges:
+        sizes = [int(v) for v in args.edges.split(",")]
+        unknown = [v for v in sizes if v not in SHAPES]
+        if unknown:
+            ap.error(f"--edges takes sizes among {sorted(SHAPES)}; got {unknown}")
     print(f"{'edges':>5} {'kansr auto_symbolic s':>22} {'kansr fit on pykan samples s':>29} {'pykan auto_symbolic s':>22} {'ratio':>7}")
     for n_edges in sizes:
         width = SHAPES[n_edges]
