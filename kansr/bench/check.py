@@ -12,18 +12,16 @@ difference and ratio that clearly vary are rejected at once.
 """
 from __future__ import annotations
 
-import multiprocessing
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 
 from kansr.safe_expr import symbol_for
+from kansr.timeout import TimedOut, call_with_timeout
 
 __all__ = [
     "SymbolicVerdict",
@@ -38,9 +36,6 @@ SYMBOLIC_MIN_R2 = 0.5  # a symbolic solution must also fit the test data
 _N_POINTS = 64  # points for the numeric pre-check
 _MIN_VALID = 4  # fewer finite values than this: the numeric check abstains
 _REL_TOL = 1e-5  # spread above this (relative) means "clearly not constant"
-# fork starts the child in milliseconds and does not re-import __main__;
-# elsewhere (macOS, Windows) fork is unsafe or missing, so spawn.
-_START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 @dataclass(frozen=True)
@@ -355,34 +350,11 @@ def _decide(diff: sympy.Expr, ratio: sympy.Expr) -> SymbolicVerdict:
     return SymbolicVerdict(False, None, None, "neither difference nor ratio simplifies to a constant")
 
 
-def _worker(diff: sympy.Expr, ratio: sympy.Expr, conn: Connection) -> None:
-    try:
-        verdict = _decide(diff, ratio)
-    except Exception as exc:  # report instead of dying silently
-        verdict = SymbolicVerdict(False, None, None, f"sympy failed: {type(exc).__name__}: {exc}")
-    conn.send(verdict)  # pickled; only our own parent reads it
-    conn.close()
-
-
 def _simplify_in_child(diff: sympy.Expr, ratio: sympy.Expr, timeout: float) -> SymbolicVerdict:
-    ctx = multiprocessing.get_context(_START_METHOD)
-    receiver, sender = ctx.Pipe(duplex=False)
     try:
-        proc = ctx.Process(target=_worker, args=(diff, ratio, sender), daemon=True)
-        proc.start()
-    except (AssertionError, OSError) as exc:  # e.g. inside a daemonic pool worker
-        warnings.warn(f"cannot start a child process ({exc}); simplifying without a timeout", RuntimeWarning)
-        return _decide(diff, ratio)
-    finally:
-        sender.close()
-    try:
-        if receiver.poll(timeout):
-            return receiver.recv()
-        return SymbolicVerdict(False, None, None, f"simplification timed out after {timeout:g} s")
-    except EOFError:
-        return SymbolicVerdict(False, None, None, f"simplification process died (exit code {proc.exitcode})")
-    finally:
-        receiver.close()
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
+        return call_with_timeout(_decide, (diff, ratio), timeout)
+    except TimedOut as exc:
+        reason = "simplification timed out" if "timed out" in str(exc) else "simplification process died"
+        return SymbolicVerdict(False, None, None, f"{reason} ({exc})")
+    except RuntimeError as exc:  # sympy raised inside the child
+        return SymbolicVerdict(False, None, None, f"sympy failed: {exc}")
