@@ -185,7 +185,7 @@ class _Budget:
 class _Search:
     """Shared state of one discovery run: data splits, symbols, the candidate pool."""
 
-    def __init__(self, X, y, names, seed, library, progress, budget, log):
+    def __init__(self, X, y, names, seed, library, budget, log):
         self.names = list(names)
         self.variables = [symbol_for(n) for n in self.names]
         rng = np.random.default_rng(seed)
@@ -199,7 +199,6 @@ class _Search:
         self.y_std = float(np.std(y)) or 1.0
         self.seed = seed
         self.library = library
-        self.progress = progress
         self.budget = budget
         self.pool: dict[str, Candidate] = {}
         self.log = log
@@ -479,7 +478,7 @@ def discover(
         raise ValueError(f"unknown generator(s) {unknown}; choose from {list(GENERATORS)}")
     budget = _Budget(time_budget)
     log: list[str] = []
-    s = _Search(X, y, names, seed, library, progress, budget, log)
+    s = _Search(X, y, names, seed, library, budget, log)
     interrupted = False
     from tqdm.auto import tqdm
 
@@ -521,7 +520,7 @@ def discover(
         pareto=pareto_front(cands),
         dropped_features=[n for n in names if n not in used],
         model=s.model,
-        seconds=budget.start and time.perf_counter() - budget.start,
+        seconds=time.perf_counter() - budget.start,
         interrupted=interrupted,
         log=log,
     )
