@@ -48,7 +48,7 @@ import torch
 
 from .model import KAN
 from .safe_expr import symbol_for
-from .symbolic.constants import refit_constants, rmse_on, snap_constants
+from .symbolic.constants import refit_constants, snap_constants
 from .symbolic.formula import Formula, complexity, model_formula, n_floats, rationalize_constants, simplify_with_timeout
 from .symbolic.snap import auto_symbolic, fix_symbolic
 from .training import fit

@@ -6,7 +6,6 @@ previous one by a least-squares transfer).  Both return a :class:`History`.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from kansr.model import KAN
 from kansr.pruning import dropped_inputs, importance, prune

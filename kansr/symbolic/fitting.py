@@ -512,7 +512,6 @@ def _polish(funcs: list[SymbolicFunction], gid: torch.Tensor, U: torch.Tensor, Y
     a, b, sse : torch.Tensor
         Refined inner maps and their residual sums of squares.
     """
-    n = U.shape[1]
     a_out, b_out = a.clone(), b.clone()
     sse_out = torch.full_like(a, math.inf)
     rows = torch.arange(a.numel())
