@@ -5,7 +5,8 @@ Usage::
     PYTHONPATH=. .venv/bin/python benchmarks/bench_training.py [--quick]
         [--shapes 2-5-1:5,4-8-8-1:10,6-16-16-1:20] [--samples 1000,10000]
         [--threads 2] [--ops fwdbwd,adam,lbfgs,fit_adam,fit_lbfgs]
-        [--fit-steps S] [--repeats R] [--no-pykan] [--profile] [--json OUT]
+        [--fit-steps S] [--repeats R] [--isolate | --only kansr|pykan | --no-pykan]
+        [--no-same-init] [--profile] [--json OUT] [--strict]
 
 For every shape (``width:G``) and sample count it times, on float32 CPU
 tensors shared by both libraries:
@@ -21,8 +22,10 @@ tensors shared by both libraries:
 
 Calls of the two libraries alternate within each repeat so that load from
 other processes hits both alike; the reported figure is the median (the
-minimum is kept in the JSON output).  pykan (``import kan``) is optional:
-without it only kansr is timed.
+minimum is printed as a ratio and kept in the JSON output).  ``--isolate``
+instead times each library in its own child process, which avoids the two
+sharing one allocator and thread pool (see benchmarks/README.md).  pykan
+(``import kan``) is optional: without it only kansr is timed.
 """
 from __future__ import annotations
 
@@ -289,6 +292,15 @@ def is_noisy(row: dict) -> bool:
     return any(row[lib]["spread"] > NOISY_SPREAD for lib in ("kansr", "pykan") if lib in row)
 
 
+def finish_row(row: dict) -> dict:
+    """Add the ratios and the noise flag once both libraries' timings are in."""
+    if "kansr" in row and "pykan" in row:
+        row["ratio"] = row["pykan"]["median_ms"] / row["kansr"]["median_ms"]
+        row["ratio_min"] = row["pykan"]["min_ms"] / row["kansr"]["min_ms"]
+    row["noisy"] = is_noisy(row)
+    return row
+
+
 def bench_config(width, G, n, args, pk, settings) -> list[dict]:
     d = width[0]
     x, y = make_data(n, d, seed=0)
@@ -297,54 +309,77 @@ def bench_config(width, G, n, args, pk, settings) -> list[dict]:
     pm = make_pykan(pk, width, G) if pk else None
     init_diff = copy_pykan_init(km, pm) if pm is not None and args.same_init else None
     prep = (lambda: pykan_fit_mode(pm)) if pm is not None else None
+    time_k = args.only != "pykan"
+    time_p = pm is not None and args.only != "kansr"
     rows = []
     # fwd+bwd / Adam run first and warm both libraries up; the long ops then need no warm-up call.
     warmed = "fwdbwd" in args.ops or "adam" in args.ops
     for op in args.ops:
+        k = p = None
         if op == "fwdbwd":
-            k = fwdbwd_case(km, x, y)
-            p = fwdbwd_case(pm, x, y, prep) if pm is not None else None
+            k = fwdbwd_case(km, x, y) if time_k else None
+            p = fwdbwd_case(pm, x, y, prep) if time_p else None
             reps, warm = settings["repeats"], settings["warmup"]
         elif op == "adam":
-            k = adam_case(km, x, y)
-            p = adam_case(pm, x, y, prep) if pm is not None else None
+            k = adam_case(km, x, y) if time_k else None
+            p = adam_case(pm, x, y, prep) if time_p else None
             reps, warm = settings["repeats"], settings["warmup"]
         elif op == "lbfgs":
-            k = lbfgs_case(km, x, y, kansr_lbfgs)
-            p = lbfgs_case(pm, x, y, pykan_lbfgs(pk), prep) if pm is not None else None
+            k = lbfgs_case(km, x, y, kansr_lbfgs) if time_k else None
+            p = lbfgs_case(pm, x, y, pykan_lbfgs(pk), prep) if time_p else None
             reps, warm = settings["lbfgs_repeats"], 0 if warmed else 1
         else:
             opt = op.split("_")[1]
-            k = kansr_fit_case(km, x, y, xt, yt, opt, settings["fit_steps"])
-            p = pykan_fit_case(pm, x, y, xt, yt, opt, settings["fit_steps"]) if pm is not None else None
+            k = kansr_fit_case(km, x, y, xt, yt, opt, settings["fit_steps"]) if time_k else None
+            p = pykan_fit_case(pm, x, y, xt, yt, opt, settings["fit_steps"]) if time_p else None
             reps, warm = settings["fit_repeats"], 0 if warmed else 1
-        measure([k] + ([p] if p is not None else []), reps, warm)
-        row = {"width": list(width), "G": G, "n": n, "op": op, "repeats": reps, "kansr": summarise(k)}
-        if op == "lbfgs":
-            row["kansr"]["evals"] = k.extra[0]
-        if p is not None:
-            row["pykan"] = summarise(p)
-            if op == "lbfgs":
-                row["pykan"]["evals"] = p.extra[0]
-            row["ratio"] = row["pykan"]["median_ms"] / row["kansr"]["median_ms"]
-            row["ratio_min"] = row["pykan"]["min_ms"] / row["kansr"]["min_ms"]
-        row["noisy"] = is_noisy(row)
+        measure([t for t in (k, p) if t is not None], reps, warm)
+        row = {"width": list(width), "G": G, "n": n, "op": op, "repeats": reps}
+        for lib, t in (("kansr", k), ("pykan", p)):
+            if t is not None:
+                row[lib] = summarise(t)
+                if op == "lbfgs":
+                    row[lib]["evals"] = t.extra[0]
         if op.startswith("fit_"):
             row["steps"] = settings["fit_steps"]
         if init_diff is not None:
             row["init_max_abs_diff"] = init_diff
-        rows.append(row)
+        rows.append(finish_row(row))
         print_row(row)
         sys.stdout.flush()
+    return rows
+
+
+def run_isolated(argv: list[str], only: str) -> dict:
+    """Run this script in a child process that times one library only; return its JSON."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="kansr_bench_child_") as tmp:
+        out = Path(tmp) / "rows.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--only", only, "--json", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not out.exists():
+            sys.stderr.write(proc.stdout + proc.stderr)
+            raise SystemExit(f"the {only}-only child process failed (exit status {proc.returncode})")
+        return json.loads(out.read_text())
+
+
+def merge_isolated(kansr_run: dict, pykan_run: dict) -> list[dict]:
+    key = lambda r: (tuple(r["width"]), r["G"], r["n"], r["op"])  # noqa: E731
+    pyk = {key(r): r for r in pykan_run["rows"]}
+    rows = []
+    for r in kansr_run["rows"]:
+        other = pyk.get(key(r))
+        if other is not None and "pykan" in other:
+            r["pykan"] = other["pykan"]
+        rows.append(finish_row(r))
     return rows
 
 
 def op_label(row: dict) -> str:
     op = row["op"]
     if op == "lbfgs":
-        evals = f"{row['kansr']['evals']}"
-        if "pykan" in row:
-            evals += f"/{row['pykan']['evals']}"
+        evals = "/".join(str(row[lib]["evals"]) for lib in ("kansr", "pykan") if lib in row)
         return f"lbfgs step ({evals} ev)"
     if op.startswith("fit_"):
         return f"{op} x{row['steps']}"
@@ -357,15 +392,16 @@ HEADER = (f"{'shape':<14} {'G':>3} {'n':>6}  {'op':<22} {'kansr ms':>10} {'pykan
 
 def print_row(row: dict) -> None:
     shape = "[" + ",".join(str(v) for v in row["width"]) + "]"
-    k = row["kansr"]["median_ms"]
-    if "pykan" in row:
+    k = f"{row['kansr']['median_ms']:10.2f}" if "kansr" in row else f"{'-':>10}"
+    if "ratio" in row:
         p = f"{row['pykan']['median_ms']:10.2f}"
         r = f"{row['ratio']:6.1f}x"
         rm = f"{row['ratio_min']:9.1f}x"
     else:
-        p, r, rm = f"{'-':>10}", f"{'-':>7}", f"{'-':>10}"
+        p = f"{row['pykan']['median_ms']:10.2f}" if "pykan" in row else f"{'-':>10}"
+        r, rm = f"{'-':>7}", f"{'-':>10}"
     note = "noisy" if row["noisy"] else ""
-    print(f"{shape:<14} {row['G']:>3} {row['n']:>6}  {op_label(row):<22} {k:10.2f} {p} {r} {rm}  {note}")
+    print(f"{shape:<14} {row['G']:>3} {row['n']:>6}  {op_label(row):<22} {k} {p} {r} {rm}  {note}")
 
 
 def check_bars(rows: list[dict]) -> list[dict]:
@@ -437,7 +473,14 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", action="store_true", help="also profile kansr's Adam step on the largest config")
     ap.add_argument("--json", default=None, help="write all timings to this file")
     ap.add_argument("--strict", action="store_true", help="exit with status 1 when a project bar FAILs")
-    args = ap.parse_args(argv)
+    ap.add_argument("--isolate", action="store_true",
+                    help="time each library in its own child process (no interleaving; see the README)")
+    ap.add_argument("--only", choices=("kansr", "pykan"), default=None,
+                    help="time one library only (pykan is still built for the shared initialisation)")
+    raw_argv = list(sys.argv[1:] if argv is None else argv)
+    args = ap.parse_args(raw_argv)
+    if args.isolate and (args.only or args.no_pykan):
+        ap.error("--isolate runs both libraries; drop --only/--no-pykan")
 
     requested = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in requested if o not in ALL_OPS]
@@ -459,6 +502,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float32)
     pk = None if args.no_pykan else import_pykan()
+    if args.only == "pykan" and pk is None:
+        raise SystemExit("--only pykan needs pykan installed")
 
     info = {
         "cpu": cpu_model(),
@@ -470,27 +515,49 @@ def main(argv=None) -> int:
         "mode": "quick" if args.quick else "full",
         "settings": settings,
         "same_init": bool(args.same_init and pk),
+        "timing": "isolated" if args.isolate else ("only " + args.only if args.only else "interleaved"),
     }
     print(f"kansr training benchmark ({info['mode']}): torch {info['torch']}, pykan {info['pykan']}, "
           f"{info['threads']} thread(s), CPU {info['cpu']} ({info['cores']} cores)")
     print(f"median of {settings['repeats']} (fwd+bwd, adam; after {settings['warmup']} warm-up), "
           f"{settings['lbfgs_repeats']} (lbfgs), {settings['fit_repeats']} (fits of {settings['fit_steps']} steps); "
-          f"ratio = pykan / kansr; 'noisy' = median > {NOISY_SPREAD}x min for a library\n")
-    print(HEADER)
-    print("-" * len(HEADER))
+          f"ratio = pykan / kansr; 'noisy' = median > {NOISY_SPREAD}x min for a library")
+    if args.isolate:
+        print("isolated: each library timed in its own process, one after the other (no interleaving)")
+    else:
+        print(f"calls {'of one library' if args.only or not pk else 'of the two libraries alternate'} in one process")
+    print()
 
     load_before = os.getloadavg()
     t_start = time.perf_counter()
     rows: list[dict] = []
-    old_cwd = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="kansr_bench_") as tmp:
-        os.chdir(tmp)  # pykan may write model/ or video/ folders into the cwd
-        try:
-            for width, G in shapes:
-                for n in samples:
-                    rows += bench_config(width, G, n, args, pk, settings)
-        finally:
-            os.chdir(old_cwd)
+    if args.isolate and pk is not None:
+        child_argv = [a for a in raw_argv if a != "--isolate"]
+        if args.json:  # drop "--json OUT" / "--json=OUT"; the children write their own files
+            i = next((j for j, a in enumerate(child_argv) if a == "--json"), None)
+            child_argv = child_argv[:i] + child_argv[i + 2:] if i is not None else child_argv
+            child_argv = [a for a in child_argv if not a.startswith("--json=")]
+        print("timing kansr in a child process ...", flush=True)
+        kansr_run = run_isolated(child_argv, "kansr")
+        print("timing pykan in a child process ...\n", flush=True)
+        pykan_run = run_isolated(child_argv, "pykan")
+        print(HEADER)
+        print("-" * len(HEADER))
+        rows = merge_isolated(kansr_run, pykan_run)
+        for row in rows:
+            print_row(row)
+    else:
+        print(HEADER)
+        print("-" * len(HEADER))
+        old_cwd = os.getcwd()
+        with tempfile.TemporaryDirectory(prefix="kansr_bench_") as tmp:
+            os.chdir(tmp)  # pykan may write model/ or video/ folders into the cwd
+            try:
+                for width, G in shapes:
+                    for n in samples:
+                        rows += bench_config(width, G, n, args, pk, settings)
+            finally:
+                os.chdir(old_cwd)
     elapsed = time.perf_counter() - t_start
 
     diffs = [r["init_max_abs_diff"] for r in rows if "init_max_abs_diff" in r]
@@ -499,8 +566,9 @@ def main(argv=None) -> int:
     print(f"\nproject bars (Adam step, pykan/kansr median ratio):")
     verdicts = check_bars(rows)
     info["loadavg_before"], info["loadavg_after"] = load_before, os.getloadavg()
-    print(f"\ntotal {elapsed:.0f} s; 1-min load average {load_before[0]:.2f} before, "
-          f"{info['loadavg_after'][0]:.2f} after (well above the thread count = other processes competed for the CPU)")
+    busy = max(load_before[0], info["loadavg_after"][0]) > (os.cpu_count() or 1)
+    print(f"\ntotal {elapsed:.0f} s; 1-min load average {load_before[0]:.2f} before, {info['loadavg_after'][0]:.2f} after"
+          + ("  (above the core count: other processes competed for the CPU, expect noise)" if busy else ""))
 
     if args.profile:
         width, G = max(shapes, key=lambda s: (sum(a * b for a, b in zip(s[0], s[0][1:])) * s[1]))
