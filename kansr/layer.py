@@ -3,7 +3,8 @@
 Edge ``(i, o)`` computes ``phi(x_i) = w_b[i,o] * b(x_i) + w_s[i,o] * spline_{i,o}(x_i)``
 unless it is *symbolic*, in which case it computes ``c * f(a * x_i + b) + d``
 with trainable ``(a, b, c, d)``.  The forward pass is a handful of tensor ops
-for all edges at once: one basis evaluation per input, one matrix product.
+for all edges at once: one basis evaluation per input, one matrix product
+(:mod:`kansr.spline_kernel` fuses them into a single autograd node).
 """
 from __future__ import annotations
 
@@ -12,16 +13,13 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
+from .spline_kernel import BASE_VALUE, SplineTable, build_table, dense_basis_autograd, fused_layer
 from .splines import bspline_basis, curve_to_coef, extend_grid, make_grid
 
 __all__ = ["KANLayer", "BASE_FUNCTIONS"]
 
-BASE_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "silu": torch.nn.functional.silu,
-    "identity": lambda x: x,
-    "tanh": torch.tanh,
-    "zero": torch.zeros_like,
-}
+#: Residual functions ``b(x)`` by name (values and derivatives live in the kernel).
+BASE_FUNCTIONS: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = BASE_VALUE
 
 
 class KANLayer(nn.Module):
@@ -68,34 +66,71 @@ class KANLayer(nn.Module):
         self.affine = nn.Parameter(torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=dtype).repeat(n_in, n_out, 1))
         self.symbolic_names: list[list[str | None]] = [[None] * n_out for _ in range(n_in)]
         self.symbolic_functions: dict[str, object] = {}
+        # Caches rebuilt when their source changes (see _table and _symbolic_plan).
+        self._table_cache: tuple | None = None
+        self._symbolic_version = 0
+        self._plan_cache: tuple | None = None
 
     # ------------------------------------------------------------------ forward
     @property
     def base_fun(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return BASE_FUNCTIONS[self.base_fun_name]
 
+    def _table(self) -> SplineTable:
+        """The basis table of the current grid, rebuilt when the grid changes."""
+        grid = self.grid
+        cached = self._table_cache
+        if cached is None or cached[0] is not grid or cached[1] != grid._version:
+            self._table_cache = cached = (grid, grid._version, build_table(grid, self.k))
+        return cached[2]
+
+    def _symbolic_plan(self) -> list[tuple[object, torch.Tensor, torch.Tensor]]:
+        """Active symbolic edges grouped by function: ``(function, inputs, outputs)``.
+
+        Cached until an edge is (un)fixed or the mask changes, so the forward
+        pass does not walk the edges in Python.
+        """
+        mask = self.mask
+        key = (self._symbolic_version, mask, mask._version)
+        cached = self._plan_cache
+        if cached is not None and cached[0] == key[0] and cached[1] is mask and cached[2] == key[2]:
+            return cached[3]
+        by_name: dict[str, list[tuple[int, int]]] = {}
+        if any(name is not None for row in self.symbolic_names for name in row):
+            kept = (mask > 0).tolist()
+            for i, row in enumerate(self.symbolic_names):
+                for o, name in enumerate(row):
+                    if name is not None and kept[i][o]:
+                        by_name.setdefault(name, []).append((i, o))
+        plan = [
+            (
+                self.symbolic_functions[name],
+                torch.tensor([e[0] for e in edges], device=mask.device),
+                torch.tensor([e[1] for e in edges], device=mask.device),
+            )
+            for name, edges in by_name.items()
+        ]
+        self._plan_cache = (key[0], mask, key[2], plan)
+        return plan
+
     def numeric_mask(self) -> torch.Tensor:
         """Mask of edges evaluated by their spline (kept and not symbolic)."""
+        if not self._symbolic_plan():
+            return self.mask
         return self.mask * (1 - self.symbolic_mask)
 
     def _symbolic_edges(self, x: torch.Tensor) -> torch.Tensor | None:
         """Symbolic edge values (batch, n_in, n_out), or None if there are none."""
-        if not bool((self.symbolic_mask * self.mask).any()):
+        plan = self._symbolic_plan()
+        if not plan:
             return None
         out = x.new_zeros(x.shape[0], self.n_in, self.n_out)
         a, b, c, d = self.affine.unbind(-1)
-        by_name: dict[str, list[tuple[int, int]]] = {}
-        for i, row in enumerate(self.symbolic_names):
-            for o, name in enumerate(row):
-                if name is not None and self.mask[i, o] > 0:
-                    by_name.setdefault(name, []).append((i, o))
-        for name, edges in by_name.items():
-            fn = self.symbolic_functions[name].torch_fn  # type: ignore[attr-defined]
-            ii = torch.tensor([e[0] for e in edges], device=x.device)
-            oo = torch.tensor([e[1] for e in edges], device=x.device)
+        rows = torch.arange(x.shape[0], device=x.device).unsqueeze(1)
+        for function, ii, oo in plan:
             z = a[ii, oo] * x[:, ii] + b[ii, oo]
-            vals = c[ii, oo] * fn(z) + d[ii, oo]
-            out = out.index_put((torch.arange(x.shape[0]).unsqueeze(1), ii.unsqueeze(0), oo.unsqueeze(0)), vals)
+            vals = c[ii, oo] * function.torch_fn(z) + d[ii, oo]  # type: ignore[attr-defined]
+            out = out.index_put((rows, ii.unsqueeze(0), oo.unsqueeze(0)), vals)
         return out
 
     def forward(self, x: torch.Tensor, return_edges: bool = False):
@@ -113,27 +148,26 @@ class KANLayer(nn.Module):
         edges : Tensor, shape (batch, n_in, n_out)
             Only when ``return_edges`` is true.
         """
-        batch = x.shape[0]
         keep = self.numeric_mask()
-        base = self.base_fun(x)
-        basis = bspline_basis(x, self.grid, self.k)  # (batch, in, K)
-        coef = self.coef * (self.scale_sp * keep).unsqueeze(1)  # (in, K, out)
-        w_b = self.scale_base * keep
         symbolic = self._symbolic_edges(x)
         if return_edges:
-            edges = base.unsqueeze(-1) * w_b + torch.einsum("bik,iko->bio", basis, coef)
+            basis = dense_basis_autograd(self._table(), x)  # (batch, in, K)
+            coef = self.coef * (self.scale_sp * keep).unsqueeze(1)  # (in, K, out)
+            edges = self.base_fun(x).unsqueeze(-1) * (self.scale_base * keep)
+            edges = edges + torch.einsum("bik,iko->bio", basis, coef)
             if symbolic is not None:
                 edges = edges + symbolic
             return edges.sum(1) + self.bias, edges
-        y = torch.addmm(self.bias, base, w_b)
-        y = y + basis.reshape(batch, -1) @ coef.reshape(-1, self.n_out)
+        y = fused_layer(
+            x, self.coef, self.scale_sp, self.scale_base, self.bias, keep, self._table(), self.base_fun_name
+        )
         if symbolic is not None:
             y = y + symbolic.sum(1)
         return y
 
     def spline_edges(self, x: torch.Tensor) -> torch.Tensor:
         """The spline part ``w_s * spline(x)`` of every edge (batch, n_in, n_out), unmasked."""
-        basis = bspline_basis(x, self.grid, self.k)
+        basis = dense_basis_autograd(self._table(), x)
         return torch.einsum("bik,iko->bio", basis, self.coef * self.scale_sp.unsqueeze(1))
 
     # ------------------------------------------------------------------ grids
@@ -223,6 +257,7 @@ class KANLayer(nn.Module):
         """Make edge ``(i, o)`` symbolic: ``c * f(a x + b) + d``."""
         self.symbolic_names[i][o] = function.name
         self.symbolic_functions[function.name] = function
+        self._symbolic_version += 1
         with torch.no_grad():
             self.symbolic_mask[i, o] = 1.0
             self.affine[i, o] = torch.tensor(affine, dtype=self.affine.dtype)
@@ -230,6 +265,7 @@ class KANLayer(nn.Module):
     def unset_symbolic(self, i: int, o: int) -> None:
         """Return edge ``(i, o)`` to its spline."""
         self.symbolic_names[i][o] = None
+        self._symbolic_version += 1
         with torch.no_grad():
             self.symbolic_mask[i, o] = 0.0
 
@@ -247,6 +283,7 @@ class KANLayer(nn.Module):
             new.bias.copy_(self.bias[oo])
         new.symbolic_names = [[self.symbolic_names[i][o] for o in keep_out] for i in keep_in]
         new.symbolic_functions = dict(self.symbolic_functions)
+        new._symbolic_version += 1
         return new
 
     def extra_state_dict(self) -> dict:
@@ -265,3 +302,4 @@ class KANLayer(nn.Module):
             )
         self.symbolic_names = [list(r) for r in names]
         self.symbolic_functions = {n: library[n] for r in names for n in r if n is not None}
+        self._symbolic_version += 1

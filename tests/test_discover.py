@@ -86,3 +86,11 @@ def test_pareto_and_choice_rule():
 def test_bad_input(X, y, names, message):
     with pytest.raises(ValueError, match=message):
         discover(X, y, names)
+
+
+def test_same_seed_same_result_without_budget():
+    X, y, names, _ = _data("sin(x0) + x1**2", (-2.0, 2.0), 2, n=300)
+    first = discover(X, y, names, seed=3, time_budget=None, generators=("additive",))
+    second = discover(X, y, names, seed=3, time_budget=None, generators=("additive",))
+    assert str(first.formula.expr) == str(second.formula.expr)
+    assert [c.val_rmse for c in first.candidates] == [c.val_rmse for c in second.candidates]

@@ -14,9 +14,12 @@ from fractions import Fraction
 import warnings
 from typing import Sequence
 
+import functools
+
 import numpy as np
 import sympy
 from scipy.optimize import least_squares
+from threadpoolctl import threadpool_limits
 
 from .formula import nice_value
 
@@ -87,10 +90,28 @@ def _refit(template, params, theta0, variables, X, y, max_nfev: int) -> tuple[np
     return (sol.x, new) if new <= base else (theta0, base)
 
 
+def _serial_blas(func):
+    """Run ``func`` with one BLAS thread.
+
+    Multi-threaded BLAS reductions round differently from run to run; on an
+    ill-conditioned fit that decides which constants snap, so the same data
+    could give different formulas.  These problems are small, so one thread
+    also costs nothing.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _fill(template: sympy.Expr, params: Sequence[sympy.Symbol], theta: np.ndarray) -> sympy.Expr:
     return template.xreplace({p: sympy.Float(float(v), 17) for p, v in zip(params, theta)})
 
 
+@_serial_blas
 def refit_constants(
     expr: sympy.Expr,
     variables: Sequence[sympy.Symbol],
@@ -131,6 +152,7 @@ def _distance_to_nice(v: float) -> float:
     return min((abs(float(c) - v) / max(abs(v), 1e-12) for c in _candidates(v)), default=math.inf)
 
 
+@_serial_blas
 def snap_constants(
     expr: sympy.Expr,
     variables: Sequence[sympy.Symbol],
