@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .splines import bspline_basis_reference
+
 __all__ = ["SplineTable", "build_table", "local_basis", "dense_basis", "dense_basis_autograd", "fused_layer"]
 
 # Relative tolerance on the knot spacing under which a grid row counts as uniform.
@@ -72,18 +74,6 @@ class SplineTable:
         return self.origin is not None
 
 
-def _de_boor_dense(x: torch.Tensor, grid: torch.Tensor, k: int) -> torch.Tensor:
-    """Textbook Cox--de Boor basis (batch, in, n_basis); used only to build tables."""
-    xg = x.unsqueeze(-1)
-    t = grid.unsqueeze(0)
-    basis = ((xg >= t[:, :, :-1]) & (xg < t[:, :, 1:])).to(x.dtype)
-    for d in range(1, k + 1):
-        left = (xg - t[:, :, : -(d + 1)]) / (t[:, :, d:-1] - t[:, :, : -(d + 1)])
-        right = (t[:, :, d + 1 :] - xg) / (t[:, :, d + 1 :] - t[:, :, 1:-d])
-        basis = left * basis[:, :, :-1] + right * basis[:, :, 1:]
-    return basis
-
-
 def build_table(grid: torch.Tensor, k: int, dtype: torch.dtype | None = None) -> SplineTable:
     """Piecewise-polynomial table of the order-``k`` basis on ``grid``.
 
@@ -109,7 +99,7 @@ def build_table(grid: torch.Tensor, k: int, dtype: torch.dtype | None = None) ->
     # k+1 interior sample points per interval determine each degree-k piece.
     s_pts = (torch.arange(k + 1, dtype=torch.float64) + 0.5) / (k + 1)
     x_pts = t[:, :-1, None] + h[:, :, None] * s_pts  # (in, n_int, k+1)
-    dense = _de_boor_dense(x_pts.reshape(n_in, -1).t(), t, k)  # (n_int*(k+1), in, n_basis)
+    dense = bspline_basis_reference(x_pts.reshape(n_in, -1).t(), t, k)  # (n_int*(k+1), in, n_basis)
     dense = dense.reshape(n_int, k + 1, n_in, n_basis).permute(2, 0, 1, 3)  # (in, int, pt, basis)
     j = torch.arange(n_int)
     start = (j - k).clamp(0, n_basis - k - 1)  # (n_int,)
