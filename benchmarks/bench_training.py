@@ -51,7 +51,8 @@ if str(REPO) not in sys.path:  # run as a script from a source checkout
 import torch  # noqa: E402
 
 from kansr.model import KAN  # noqa: E402
-from kansr.training import fit  # noqa: E402
+from kansr.allocator import tune_allocator  # noqa: E402
+from kansr.training import fit, make_optimizer  # noqa: E402
 
 DEFAULT_SHAPES = "2-5-1:5,4-8-8-1:10,6-16-16-1:20"
 ALL_OPS = ("fwdbwd", "adam", "lbfgs", "fit_adam", "fit_lbfgs")
@@ -197,7 +198,12 @@ def fwdbwd_case(model, x, y, prepare=None) -> Timed:
 
 
 def adam_case(model, x, y, prepare=None) -> Timed:
-    opt = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
+    # Each library's Adam as its own fit builds it: kansr's make_optimizer
+    # (fused update), pykan's plain torch.optim.Adam.
+    if isinstance(model, KAN):
+        opt = make_optimizer("adam", model.parameters(), ADAM_LR)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
 
     def run():
         # pykan's fit: forward, loss, zero_grad, backward, step (kansr's: zero_grad first).
@@ -500,6 +506,9 @@ def main(argv=None) -> int:
     json_out = Path(args.json).resolve() if args.json else None
 
     torch.set_num_threads(args.threads)
+    # kansr's fit tunes glibc's allocator (kansr.allocator); do it up front so
+    # both libraries run with the same allocator in every measured case.
+    allocator_tuned = tune_allocator()
     torch.set_default_dtype(torch.float32)
     pk = None if args.no_pykan else import_pykan()
     if args.only == "pykan" and pk is None:
@@ -516,9 +525,11 @@ def main(argv=None) -> int:
         "settings": settings,
         "same_init": bool(args.same_init and pk),
         "timing": "isolated" if args.isolate else ("only " + args.only if args.only else "interleaved"),
+        "allocator_tuned": allocator_tuned,
     }
     print(f"kansr training benchmark ({info['mode']}): torch {info['torch']}, pykan {info['pykan']}, "
-          f"{info['threads']} thread(s), CPU {info['cpu']} ({info['cores']} cores)")
+          f"{info['threads']} thread(s), CPU {info['cpu']} ({info['cores']} cores), "
+          f"allocator tuned for both: {'yes' if allocator_tuned else 'no'}")
     print(f"median of {settings['repeats']} (fwd+bwd, adam; after {settings['warmup']} warm-up), "
           f"{settings['lbfgs_repeats']} (lbfgs), {settings['fit_repeats']} (fits of {settings['fit_steps']} steps); "
           f"ratio = pykan / kansr; 'noisy' = median > {NOISY_SPREAD}x min for a library")
