@@ -90,3 +90,13 @@ def test_check_solution_validates_inputs():
         is_symbolic_solution("x*y", x * y)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="timeout"):
         is_symbolic_solution(x, x, timeout=0)
+
+
+def test_positive_domain_identities_count():
+    # I.47.23: c = sqrt(gamma*pr/rho); every variable is sampled positive.
+    X, y_test, names, truth = feynman_data.sample("I.47.23", 200, seed=1)
+    gamma, pr, rho = (symbol_for(n) for n in names)
+    split = sympy.sqrt(gamma) * sympy.sqrt(pr) / sympy.sqrt(rho)
+    assert check_solution(split, truth, X, y_test, names)["solved"]
+    # Without the domain, sqrt(a)*sqrt(b) and sqrt(a*b) differ for negative a, b.
+    assert not compare_symbolic(split, truth).solved

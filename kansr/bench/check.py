@@ -110,6 +110,7 @@ def compare_symbolic(
     timeout: float = 10.0,
     X: np.ndarray | None = None,
     symbols: Sequence[sympy.Symbol | str] | None = None,
+    positive: Sequence[str] = (),
 ) -> SymbolicVerdict:
     """Apply the SRBench symbolic-solution test and explain the outcome.
 
@@ -124,6 +125,9 @@ def compare_symbolic(
         `symbols`. Without it, points are drawn uniformly from [0.5, 2.5].
     symbols : sequence of Symbol or str, optional
         Column names of `X`; required when `X` is given.
+    positive : sequence of str, optional
+        Variables known to be positive on the domain of the comparison; sympy
+        may then use identities such as ``sqrt(a)*sqrt(b) = sqrt(a*b)``.
 
     Returns
     -------
@@ -160,7 +164,8 @@ def compare_symbolic(
         ratio, variables, points, None
     ):
         return SymbolicVerdict(False, None, None, "difference and ratio vary numerically")
-    return _simplify_in_child(diff, ratio, float(timeout))
+    on_domain = {v: sympy.Symbol(v.name, positive=True) for v in variables if v.name in set(positive)}
+    return _simplify_in_child(diff.xreplace(on_domain), ratio.xreplace(on_domain), float(timeout))
 
 
 def check_solution(
@@ -185,6 +190,12 @@ def check_solution(
         Column names of `X_test`.
     timeout : float, default 10.0
         Seconds allowed for the symbolic check.
+
+    Notes
+    -----
+    Variables whose test values are all positive are declared positive for
+    the simplification: the ground truth is only claimed on the sampled
+    domain, where e.g. ``sqrt(a)*sqrt(b)`` and ``sqrt(a*b)`` are the same.
 
     Returns
     -------
@@ -218,7 +229,8 @@ def check_solution(
         "reason": f"test R^2 {r2:.4g} <= {SYMBOLIC_MIN_R2}; symbolic check skipped",
     }
     if r2 > SYMBOLIC_MIN_R2:
-        verdict = compare_symbolic(model, truth_expr, timeout=timeout, X=X_test, symbols=names)
+        positive = [n for j, n in enumerate(names) if bool(np.all(X_test[:, j] > 0))]
+        verdict = compare_symbolic(model, truth_expr, timeout=timeout, X=X_test, symbols=names, positive=positive)
         result.update(solved=verdict.solved, symbolic=verdict.solved, reason=verdict.reason)
     return result
 
