@@ -71,6 +71,8 @@ class SplineTable:
     column_offset : Tensor, shape (n_in, 1), long
         ``i * n_basis``: where input i's basis starts in a flattened
         ``(n_in * n_basis)`` coefficient column.
+    uniform_poly_rows, uniform_dpoly_rows : Tensor, shape (powers, k+1) or None
+        The same coefficients as tensors, one row per power (for small batches).
     """
 
     k: int
@@ -87,6 +89,8 @@ class SplineTable:
     slot_mask: torch.Tensor | None = None
     slot_offsets: torch.Tensor | None = None
     column_offset: torch.Tensor | None = None
+    uniform_poly_rows: torch.Tensor | None = None
+    uniform_dpoly_rows: torch.Tensor | None = None
 
     @property
     def uniform(self) -> bool:
@@ -153,6 +157,8 @@ def build_table(grid: torch.Tensor, k: int, dtype: torch.dtype | None = None) ->
         extra = {
             "uniform_poly": tuple(tuple(row) for row in cardinal.tolist()),
             "uniform_dpoly": tuple(tuple(row) for row in (cardinal[:, 1:] * powers[:, 0]).tolist()),
+            "uniform_poly_rows": cardinal.t().to(dtype).contiguous(),
+            "uniform_dpoly_rows": (cardinal[:, 1:] * powers[:, 0]).t().to(dtype).contiguous(),
             "slot_mask": torch.cat([outside, exists, outside]).to(dtype).contiguous(),
         }
     return SplineTable(
@@ -247,6 +253,22 @@ def _polyval_slots(coefs: tuple[tuple[float, ...], ...], s: torch.Tensor) -> tor
     return out.permute(1, 2, 0)
 
 
+# Below this many (sample, input) pairs the per-operation overhead dominates:
+# evaluate all slots at once with a broadcast Horner scheme (fewer operations).
+_SMALL_BATCH = 16384
+
+
+def _polyval_rows(rows: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """Like :func:`_polyval_slots` with coefficient rows (power, slot), broadcast over slots."""
+    s = s.unsqueeze(-1)
+    if rows.shape[0] == 1:
+        return rows[0].expand(*s.shape[:-1], rows.shape[1]).clone()
+    v = torch.addcmul(rows[-2], rows[-1], s)
+    for p in range(rows.shape[0] - 3, -1, -1):
+        v = torch.addcmul(rows[p], v, s)
+    return v
+
+
 def _uniform_local_basis(table: SplineTable, x: torch.Tensor, with_derivative: bool):
     """:func:`local_basis` on a uniform grid: no table rows to gather."""
     k, n_int = table.k, table.n_intervals
@@ -258,10 +280,18 @@ def _uniform_local_basis(table: SplineTable, x: torch.Tensor, with_derivative: b
     # row (both zero); NaN becomes some integer there too and stays NaN in s.
     j = jf.clamp_(-1, n_int).to(torch.long).clamp_(-1, n_int)
     exists = table.slot_mask.index_select(0, (j + 1).view(-1)).view(batch, n_in, k + 1)
-    vals = _polyval_slots(table.uniform_poly, s).mul_(exists)
+    small = batch * n_in <= _SMALL_BATCH
+    if small:
+        vals = _polyval_rows(table.uniform_poly_rows, s).mul_(exists)
+    else:
+        vals = _polyval_slots(table.uniform_poly, s).mul_(exists)
     deriv = None
     if with_derivative:
-        deriv = _polyval_slots(table.uniform_dpoly, s).mul_(exists).mul_(table.inv_step.unsqueeze(-1))
+        if small:
+            deriv = _polyval_rows(table.uniform_dpoly_rows, s)
+        else:
+            deriv = _polyval_slots(table.uniform_dpoly, s)
+        deriv = deriv.mul_(exists).mul_(table.inv_step.unsqueeze(-1))
     index = (j.unsqueeze(-1) + table.slot_offsets).clamp_(0, table.n_basis - 1)
     return index, vals, deriv
 

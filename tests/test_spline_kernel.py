@@ -1,0 +1,82 @@
+"""The fused spline kernel agrees with the textbook basis and with autograd."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import kansr.spline_kernel as kernel
+from kansr.spline_kernel import build_table, dense_basis, fused_layer, local_basis
+from kansr.splines import bspline_basis, bspline_basis_reference, extend_grid, make_grid
+
+
+def _grid(n_in: int, G: int, k: int, uniform: bool, seed: int = 0) -> torch.Tensor:
+    if uniform:
+        return make_grid(n_in, G, k, (-1.0, 1.0), torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    core = torch.sort(torch.rand(n_in, G + 1, generator=gen, dtype=torch.float64) * 2 - 1, dim=1).values
+    return extend_grid(core, k)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_basis_and_derivative_match_reference(k, uniform):
+    grid = _grid(3, 7, k, uniform)
+    table = build_table(grid, k)
+    assert table.uniform == uniform
+    # Points well outside the extended grid too: the basis is zero there.
+    x = torch.rand(400, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 4 - 2
+    basis, deriv = dense_basis(table, x, with_derivative=True)
+    assert torch.allclose(basis, bspline_basis_reference(x, grid, k), atol=1e-12)
+    h = 1e-6
+    fd = (bspline_basis_reference(x + h, grid, k) - bspline_basis_reference(x - h, grid, k)) / (2 * h)
+    near_knot = (x.unsqueeze(-1) - grid.unsqueeze(0)).abs().min(-1).values < 1e-5
+    assert torch.allclose(deriv[~near_knot], fd[~near_knot], atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_small_and_large_batch_paths_agree(k, monkeypatch):
+    table = build_table(_grid(3, 6, k, uniform=True), k)
+    x = torch.rand(3000, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * 2.2 - 1.1
+    large = local_basis(table, x, with_derivative=True)
+    monkeypatch.setattr(kernel, "_SMALL_BATCH", 10**9)
+    small = local_basis(table, x, with_derivative=True)
+    assert torch.equal(large[0], small[0])
+    assert torch.allclose(large[1], small[1], atol=1e-14) and torch.allclose(large[2], small[2], atol=1e-12)
+
+
+@pytest.mark.parametrize("n_out", [1, 3])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("base", ["silu", "tanh", "identity"])
+def test_fused_layer_values_and_gradients(n_out, uniform, base):
+    n_in, G, k = 3, 7, 3
+    grid = _grid(n_in, G, k, uniform, seed=3)
+    table = build_table(grid, k)
+    gen = torch.Generator().manual_seed(4)
+    x = (torch.rand(40, n_in, dtype=torch.float64, generator=gen) * 2.4 - 1.2).requires_grad_()
+    coef = torch.randn(n_in, G + k, n_out, dtype=torch.float64, generator=gen).requires_grad_()
+    w_s = torch.randn(n_in, n_out, dtype=torch.float64, generator=gen).requires_grad_()
+    w_b = torch.randn(n_in, n_out, dtype=torch.float64, generator=gen).requires_grad_()
+    bias = torch.randn(n_out, dtype=torch.float64, generator=gen).requires_grad_()
+    keep = (torch.rand(n_in, n_out, generator=gen) > 0.3).double()
+
+    def layer(x, coef, w_s, w_b, bias):
+        return fused_layer(x, coef, w_s, w_b, bias, keep, table, base)
+
+    base_fn = kernel.BASE_VALUE[base]
+    expected = (
+        bias
+        + base_fn(x) @ (w_b * keep)
+        + bspline_basis(x, grid, k).reshape(40, -1) @ (coef * (w_s * keep).unsqueeze(1)).reshape(-1, n_out)
+    )
+    assert torch.allclose(layer(x, coef, w_s, w_b, bias), expected, atol=1e-12)
+    assert torch.autograd.gradcheck(layer, (x, coef, w_s, w_b, bias))
+
+
+def test_non_finite_input_gives_non_finite_output_not_an_error():
+    table = build_table(make_grid(2, 5, 3), 3)
+    x = torch.tensor([[0.1, float("nan")], [float("inf"), 0.2]])
+    coef = torch.ones(2, 8, 1)
+    ones = torch.ones(2, 1)
+    y = fused_layer(x, coef, ones, ones, torch.zeros(1), ones, table, "silu")
+    assert torch.isnan(y[0, 0])  # NaN propagates
+    assert y.shape == (2, 1)
