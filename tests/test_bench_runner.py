@@ -51,6 +51,14 @@ def fake_task_refusing_done(task: BenchTask) -> dict:
     return fake_task(task)
 
 
+SPLIT_SQRT = {"I.47.23": "sqrt(gamma)*sqrt(pr)/sqrt(rho)", "I.12.1": "mu*Nn"}
+
+
+def fake_task_with_formulas(task: BenchTask) -> dict:
+    """Formulas right on the sampled domain, recorded as unsolved (an older check's verdict)."""
+    return {"formula": SPLIT_SQRT[task.equation], "solved": False, "seconds": 0.1, "complexity": 6}
+
+
 def _lines(out: Path) -> list[str]:
     return (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
 
@@ -278,3 +286,18 @@ def test_cli_runs_and_summarizes(tmp_path, monkeypatch, capsys):
 
     assert cli_main(["summarize", str(out)]) == 0
     assert "| II.3.24 | 0.01 | 0 | yes |" in capsys.readouterr().out
+
+
+def test_recheck_scores_recorded_formulas_again(tmp_path, capsys):
+    run_benchmark(list(SPLIT_SQRT), out_dir=tmp_path, workers=1, task_fn=fake_task_with_formulas, progress=False)
+    assert cli_main(["recheck", str(tmp_path)]) == 0
+    assert "2 verdicts changed" in capsys.readouterr().out
+    records = {r["equation"]: r for r in read_results(tmp_path)}
+    assert all(r["solved"] and r["solved_at_run"] is False for r in records.values())
+    assert records["I.47.23"]["r2"] > 0.999999
+    assert (tmp_path / "summary.md").exists()
+
+
+def test_recheck_of_a_non_benchmark_directory_is_a_usage_error(tmp_path, capsys):
+    assert cli_main(["recheck", str(tmp_path)]) == 2
+    assert "not a kansr benchmark directory" in capsys.readouterr().err

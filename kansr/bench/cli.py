@@ -20,8 +20,8 @@ EXIT_INTERRUPTED = 130
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    """Add the ``feynman`` and ``summarize`` sub-commands to a ``bench`` parser."""
-    sub = parser.add_subparsers(dest="bench_command", metavar="{feynman,summarize}")
+    """Add the ``feynman``, ``summarize`` and ``recheck`` sub-commands to a ``bench`` parser."""
+    sub = parser.add_subparsers(dest="bench_command", metavar="{feynman,summarize,recheck}")
     sub.required = True
 
     feyn = sub.add_parser(
@@ -50,6 +50,15 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         description="Summarise OUT/results.jsonl as summary.md (printed) and summary.png.",
     )
     summ.add_argument("dir", metavar="DIR", help="benchmark output directory")
+
+    rechk = sub.add_parser(
+        "recheck",
+        help="score the recorded formulas again with the current solution check",
+        description="Rebuild each task's test set from its seeds, check the recorded formula again and "
+        "rewrite DIR/results.jsonl (the run's verdicts are kept as solved_at_run). Do not run it while "
+        "a benchmark writes to DIR.",
+    )
+    rechk.add_argument("dir", metavar="DIR", help="benchmark output directory")
 
 
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -185,6 +194,20 @@ def _run_summarize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_recheck(args: argparse.Namespace) -> int:
+    from kansr.bench.recheck import recheck_results
+    from kansr.bench.summary import summarize
+
+    try:
+        counts = recheck_results(args.dir)
+    except FileNotFoundError as exc:
+        raise _UsageError(str(exc)) from None
+    print(f"rechecked {counts['checked']} formulas: {counts['changed']} verdicts changed, "
+          f"{counts['solved']} solved")
+    print(summarize(args.dir))
+    return EXIT_OK
+
+
 def run_bench(args: argparse.Namespace) -> int:
     """Run a parsed ``bench`` command.
 
@@ -199,7 +222,7 @@ def run_bench(args: argparse.Namespace) -> int:
         Exit code: 0 on success, 2 for bad arguments (a one-line message on
         stderr), 130 when interrupted (finished tasks are kept).
     """
-    handlers = {"feynman": _run_feynman, "summarize": _run_summarize}
+    handlers = {"feynman": _run_feynman, "summarize": _run_summarize, "recheck": _run_recheck}
     command = getattr(args, "bench_command", None)
     if command not in handlers:
         print(f"kansr bench: error: choose a sub-command: {', '.join(handlers)}", file=sys.stderr)
