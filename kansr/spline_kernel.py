@@ -71,8 +71,16 @@ class SplineTable:
     column_offset : Tensor, shape (n_in, 1), long
         ``i * n_basis``: where input i's basis starts in a flattened
         ``(n_in * n_basis)`` coefficient column.
-    uniform_poly_rows, uniform_dpoly_rows : Tensor, shape (powers, k+1) or None
-        The same coefficients as tensors, one row per power (for small batches).
+    uniform_vd : Tensor, shape (k+1, 2(k+1)) or None
+        Uniform grids: powers ``s^0..s^k`` times this matrix give the k+1
+        values and the k+1 derivatives in ``s`` at once (small batches).
+    mask_rows : Tensor, shape (n_in * (n_intervals + 2), 2(k+1)) or None
+        Uniform grids: ``slot_mask`` per input, next to it times ``inv_step``
+        (turns derivatives in ``s`` into derivatives in ``x``).
+    origin_shift : Tensor, shape (n_in,) or None
+        ``-origin * inv_step``, so the position is ``x * inv_step + origin_shift``.
+    mask_offset : Tensor, shape (1, n_in), long, or None
+        First row of each input in ``mask_rows``.
     """
 
     k: int
@@ -89,8 +97,10 @@ class SplineTable:
     slot_mask: torch.Tensor | None = None
     slot_offsets: torch.Tensor | None = None
     column_offset: torch.Tensor | None = None
-    uniform_poly_rows: torch.Tensor | None = None
-    uniform_dpoly_rows: torch.Tensor | None = None
+    uniform_vd: torch.Tensor | None = None
+    mask_offset: torch.Tensor | None = None
+    mask_rows: torch.Tensor | None = None
+    origin_shift: torch.Tensor | None = None
 
     @property
     def uniform(self) -> bool:
@@ -157,8 +167,19 @@ def build_table(grid: torch.Tensor, k: int, dtype: torch.dtype | None = None) ->
         extra = {
             "uniform_poly": tuple(tuple(row) for row in cardinal.tolist()),
             "uniform_dpoly": tuple(tuple(row) for row in (cardinal[:, 1:] * powers[:, 0]).tolist()),
-            "uniform_poly_rows": cardinal.t().to(dtype).contiguous(),
-            "uniform_dpoly_rows": (cardinal[:, 1:] * powers[:, 0]).t().to(dtype).contiguous(),
+            "uniform_vd": torch.cat(
+                [cardinal.t(), torch.cat([(cardinal[:, 1:] * powers[:, 0]).t(), cardinal.new_zeros(1, k + 1)])],
+                dim=1,
+            ).to(dtype).contiguous(),
+            "mask_rows": torch.cat(
+                [
+                    torch.cat([outside, exists, outside]).expand(n_in, n_int + 2, k + 1),
+                    torch.cat([outside, exists, outside]) * (1.0 / mean)[:, :, None],
+                ],
+                dim=2,
+            ).reshape(n_in * (n_int + 2), 2 * (k + 1)).to(dtype).contiguous(),
+            "origin_shift": (-t[:, 0] / mean[:, 0]).to(dtype).contiguous(),
+            "mask_offset": (torch.arange(n_in) * (n_int + 2)).unsqueeze(0),
             "slot_mask": torch.cat([outside, exists, outside]).to(dtype).contiguous(),
         }
     return SplineTable(
@@ -253,46 +274,35 @@ def _polyval_slots(coefs: tuple[tuple[float, ...], ...], s: torch.Tensor) -> tor
     return out.permute(1, 2, 0)
 
 
-# Below this many (sample, input) pairs the per-operation overhead dominates:
-# evaluate all slots at once with a broadcast Horner scheme (fewer operations).
+# Below this many (sample, input) pairs per-operation overhead dominates: the
+# small-batch path gets values and derivatives from one matrix product.
 _SMALL_BATCH = 16384
-
-
-def _polyval_rows(rows: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """Like :func:`_polyval_slots` with coefficient rows (power, slot), broadcast over slots."""
-    s = s.unsqueeze(-1)
-    if rows.shape[0] == 1:
-        return rows[0].expand(*s.shape[:-1], rows.shape[1]).clone()
-    v = torch.addcmul(rows[-2], rows[-1], s)
-    for p in range(rows.shape[0] - 3, -1, -1):
-        v = torch.addcmul(rows[p], v, s)
-    return v
 
 
 def _uniform_local_basis(table: SplineTable, x: torch.Tensor, with_derivative: bool):
     """:func:`local_basis` on a uniform grid: no table rows to gather."""
     k, n_int = table.k, table.n_intervals
+    m = k + 1
     batch, n_in = x.shape
-    u = (x - table.origin) * table.inv_step  # position in units of the knot spacing
+    u = torch.addcmul(table.origin_shift, x, table.inv_step)  # position in knot spacings
     jf = torch.floor(u)
     s = u - jf
-    # Positions before the grid go to row 0 of slot_mask, after it to the last
-    # row (both zero); NaN becomes some integer there too and stays NaN in s.
+    # Positions before the grid go to the first mask row, after it to the last
+    # (both zero); NaN becomes some integer there too and stays NaN in s.
     j = jf.clamp_(-1, n_int).to(torch.long).clamp_(-1, n_int)
-    exists = table.slot_mask.index_select(0, (j + 1).view(-1)).view(batch, n_in, k + 1)
-    small = batch * n_in <= _SMALL_BATCH
-    if small:
-        vals = _polyval_rows(table.uniform_poly_rows, s).mul_(exists)
-    else:
-        vals = _polyval_slots(table.uniform_poly, s).mul_(exists)
+    index = (j.unsqueeze(-1) + table.slot_offsets).clamp_(0, table.n_basis - 1)
+    if batch * n_in <= _SMALL_BATCH:
+        row = (j + 1).add_(table.mask_offset).view(-1)
+        width = 2 * m if with_derivative else m
+        masks = table.mask_rows.index_select(0, row)[:, :width]
+        both = (torch.linalg.vander(s.view(-1), N=m) @ table.uniform_vd[:, :width]).mul_(masks)
+        both = both.view(batch, n_in, width)
+        return index, both[..., :m], (both[..., m:] if with_derivative else None)
+    exists = table.slot_mask.index_select(0, (j + 1).view(-1)).view(batch, n_in, m)
+    vals = _polyval_slots(table.uniform_poly, s).mul_(exists)
     deriv = None
     if with_derivative:
-        if small:
-            deriv = _polyval_rows(table.uniform_dpoly_rows, s)
-        else:
-            deriv = _polyval_slots(table.uniform_dpoly, s)
-        deriv = deriv.mul_(exists).mul_(table.inv_step.unsqueeze(-1))
-    index = (j.unsqueeze(-1) + table.slot_offsets).clamp_(0, table.n_basis - 1)
+        deriv = _polyval_slots(table.uniform_dpoly, s).mul_(exists).mul_(table.inv_step.unsqueeze(-1))
     return index, vals, deriv
 
 

@@ -36,7 +36,8 @@ def test_basis_and_derivative_match_reference(k, uniform):
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_small_and_large_batch_paths_agree(k, monkeypatch):
     table = build_table(_grid(3, 6, k, uniform=True), k)
-    x = torch.rand(3000, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * 2.2 - 1.1
+    x = torch.rand(6000, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * 2.2 - 1.1
+    assert x.numel() > kernel._SMALL_BATCH  # the default call takes the large-batch path
     large = local_basis(table, x, with_derivative=True)
     monkeypatch.setattr(kernel, "_SMALL_BATCH", 10**9)
     small = local_basis(table, x, with_derivative=True)
