@@ -12,6 +12,10 @@ Generators (cheapest first; each is skipped when it does not apply):
 ``power_law``
     ``y = C * prod_i x_i^p_i`` fitted as a linear model of ``log|y|`` on
     ``log x_i`` (positive inputs, single-signed target).
+``nested``
+    One input only: ``y = c*f(a*g(x) + b) + d`` for every library function
+    ``f`` and a dozen simple inner functions ``g`` (``x**2``, ``1/x``,
+    ``sqrt(x)``, ``exp(x)``, ...), fitted by :func:`~kansr.symbolic.fitting.fit_affine`.
 ``additive``
     A ``[n, 1]`` KAN: ``y = sum_i g_i(x_i)``, every edge snapped.
 ``multiplicative``
@@ -19,6 +23,11 @@ Generators (cheapest first; each is skipped when it does not apply):
 ``separable_product``
     A KAN with one multiplication node of ``n`` factors, factor ``i`` fed by
     ``x_i`` only: ``y = prod_i g_i(x_i)``, signs allowed.
+``monomial_factor``
+    Screens groups ``z = prod x_i^(±1)`` of two to four inputs for the form
+    ``power law × F(z)`` (:mod:`kansr.monomials`) and runs the separable
+    product on the inputs plus the best ``z`` (and ``z**2``):
+    ``m0/sqrt(1 - v**2/c**2)``, ``exp(-(theta/sigma)**2/2)/sigma``.
 ``composite``
     A ``[n, 1, 1]`` KAN: ``y = F(sum_i g_i(x_i))``, and the same on ``log|y|``.
 ``product``
@@ -35,6 +44,7 @@ constants, then to the lower error.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -58,7 +68,8 @@ __all__ = ["discover", "DiscoveryResult", "Candidate", "GENERATORS", "choose"]
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-GENERATORS = ("linear", "power_law", "additive", "multiplicative", "separable_product", "composite", "product", "kan")
+GENERATORS = ("linear", "power_law", "nested", "additive", "multiplicative", "separable_product", "monomial_factor",
+              "composite", "product", "kan")
 
 
 @dataclass
@@ -352,6 +363,67 @@ def _gen_separable_product(s: _Search) -> None:
         s.add(expr, "separable_product")
 
 
+def _inner_transforms(z: np.ndarray, var: sympy.Symbol) -> list[tuple[np.ndarray, sympy.Expr]]:
+    """Simple inner functions g(z) for nested fits ``c*f(a*g(z) + b) + d``."""
+    out = [(z, var), (z ** 2, var ** 2), (z ** 3, var ** 3)]
+    if np.all(z != 0):
+        out += [(1 / z, 1 / var), (z ** -2.0, var ** -2)]
+    if np.all(z > 0):
+        out += [(np.sqrt(z), sympy.sqrt(var)), (np.log(z), sympy.log(var))]
+    if np.max(np.abs(z)) < 30:
+        out += [(np.exp(z), sympy.exp(var)), (np.exp(-z), sympy.exp(-var)), (np.sin(z), sympy.sin(var)),
+                (np.cos(z), sympy.cos(var))]
+    return [(g, e) for g, e in out if np.all(np.isfinite(g)) and np.ptp(g) > 0]
+
+
+def _gen_nested(s: _Search) -> None:
+    """One input: ``y = c*f(a*g(x) + b) + d`` for library f and a simple g (``1/sqrt(1 - x**2)``)."""
+    if len(s.names) != 1:
+        return
+    from .symbolic.fitting import fit_affine
+    from .symbolic.library import get_library
+
+    library = get_library() if s.library is None else s.library
+    library = library if isinstance(library, dict) else {f.name: f for f in library}
+    transforms = _inner_transforms(s.X[:, 0], s.variables[0])
+    rows = np.stack([g for g, _ in transforms])
+    result = fit_affine(rows, np.tile(s.y, (len(rows), 1)), library=library)
+    fits = [(cand, g_expr) for edge, (_, g_expr) in enumerate(transforms) for cand in result.ranked(edge)[:2]]
+    fits.sort(key=lambda item: -item[0].score)
+    for cand, g_expr in fits[:5]:  # each proposal costs a constant refit and snap
+        if s.budget.over(reserve=2.0):
+            return
+        f = library[cand.name]
+        inner = sympy.Float(cand.a, 17) * g_expr + sympy.Float(cand.b, 17)
+        s.add(sympy.Float(cand.c, 17) * f.sympy_fn(inner) + sympy.Float(cand.d, 17), "nested")
+
+
+def _gen_monomial_factor(s: _Search) -> None:
+    from .monomials import prefactor_exponents, screen_monomials
+
+    groups = screen_monomials(s.X, s.y)
+    for e, gain in groups:
+        z_expr = sympy.Mul(*[v ** p for v, p in zip(s.variables, e) if p])
+        s.note(f"monomial_factor: z = {z_expr} (residual / {gain:.3g})")
+        logz = np.log(s.X) @ np.asarray(e, dtype=float)
+        # y = prefactor * F(z) is ambiguous along z's own exponents: fix one
+        # input of z at exponent 0 (each choice in turn), round the others,
+        # and find F on the 1-D data (z, y / prefactor).
+        for pivot in [i for i, p in enumerate(e) if p]:
+            if s.budget.over(reserve=5.0) or s.solved():
+                return
+            powers = prefactor_exponents(s.X, s.y, e, pivot)
+            prefactor = sympy.Mul(*[v ** p for v, p in zip(s.variables, powers) if p])
+            ratio = s.y / np.exp(np.log(s.X) @ np.asarray([float(p) for p in powers]))
+            left = s.budget.left()
+            inner = discover(np.exp(logz)[:, None], ratio, ["z"], seed=s.seed,
+                             time_budget=None if math.isinf(left) else max(min(left / 3, 20.0), 2.0),
+                             generators=("power_law", "nested", "additive", "multiplicative", "composite"))
+            z = symbol_for("z")
+            for cand in inner.pareto[:4]:
+                s.add(prefactor * cand.formula.expr.xreplace({z: z_expr}), "monomial_factor")
+
+
 def _gen_composite(s: _Search) -> None:
     for expr in _kan_formulas(s, [len(s.names), 1, 1], s.y, steps=40, seed=s.seed)[0]:
         s.add(expr, "composite")
@@ -397,6 +469,8 @@ _GENERATOR_FUNCS: dict[str, Callable[[_Search], None]] = {
     "additive": _gen_additive,
     "multiplicative": _gen_multiplicative,
     "separable_product": _gen_separable_product,
+    "monomial_factor": _gen_monomial_factor,
+    "nested": _gen_nested,
     "composite": _gen_composite,
     "product": _gen_product,
     "kan": _gen_kan,

@@ -1,0 +1,58 @@
+"""Screening for a dimensionless group, and the generators that use it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from kansr.discover import discover
+from kansr.monomials import candidate_exponents, prefactor_exponents, screen_monomials
+from kansr.safe_expr import symbol_for
+
+
+def _lorentz(n=800, seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.uniform(1, 5, n), rng.uniform(1, 2, n), rng.uniform(3, 10, n)])  # m0, v, c
+    return X, X[:, 0] / np.sqrt(1 - (X[:, 1] / X[:, 2]) ** 2)
+
+
+def test_candidates_are_unique_up_to_inversion():
+    cands = candidate_exponents(3, max_support=3)
+    assert len(cands) == len(set(cands)) == 3 * 2 + 4
+    assert all(next(p for p in e if p) == 1 for e in cands)
+
+
+def test_screen_finds_the_velocity_ratio():
+    X, y = _lorentz()
+    groups = screen_monomials(X, y)
+    assert groups and groups[0][0] == (0, 1, -1) and groups[0][1] > 1000
+    # m0 is the prefactor once v carries exponent 0.
+    assert prefactor_exponents(X, y, groups[0][0], pivot=1) == [1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "X, y",
+    [
+        (np.random.default_rng(1).uniform(1, 2, (200, 3)), None),  # exact power law: nothing to gain
+        (np.random.default_rng(1).uniform(-1, 1, (200, 3)), np.ones(200)),  # non-positive inputs
+    ],
+)
+def test_screen_declines_when_the_form_does_not_apply(X, y):
+    if y is None:
+        y = 3 * X[:, 0] ** 2 / X[:, 1]
+    assert screen_monomials(X, y) == []
+
+
+def test_nested_recovers_a_composition_of_one_input():
+    x = np.random.default_rng(0).uniform(0.1, 0.7, 600)
+    found = discover(x[:, None], 1 / np.sqrt(1 - x ** 2), ["x"], time_budget=None, generators=("nested",))
+    assert sympy.simplify(found.formula.expr - 1 / sympy.sqrt(1 - symbol_for("x") ** 2)) == 0
+
+
+@pytest.mark.slow
+def test_discover_recovers_the_lorentz_factor():
+    X, y = _lorentz()
+    found = discover(X, y, ["m_0", "v", "c"], time_budget=None,
+                     generators=("linear", "power_law", "monomial_factor"))
+    m0, v, c = (symbol_for(n) for n in ("m_0", "v", "c"))
+    assert sympy.simplify(found.formula.expr - m0 / sympy.sqrt(1 - v ** 2 / c ** 2)) == 0
