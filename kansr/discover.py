@@ -12,6 +12,9 @@ Generators (cheapest first; each is skipped when it does not apply):
 ``power_law``
     ``y = C * prod_i x_i^p_i`` fitted as a linear model of ``log|y|`` on
     ``log x_i`` (positive inputs, single-signed target).
+``monomial_sum``
+    Sparse sums of up to four monomials with exponents in ``{-2, -1, 1, 2}``
+    (:func:`kansr.monomials.sparse_monomial_sum`): ``G*m1*m2*(1/r2 - 1/r1)``.
 ``nested``
     One input only: ``y = c*f(a*g(x) + b) + d`` for every library function
     ``f`` and a dozen simple inner functions ``g`` (``x**2``, ``1/x``,
@@ -68,8 +71,8 @@ __all__ = ["discover", "DiscoveryResult", "Candidate", "GENERATORS", "choose"]
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-GENERATORS = ("linear", "power_law", "nested", "additive", "multiplicative", "separable_product", "monomial_factor",
-              "composite", "product", "kan")
+GENERATORS = ("linear", "power_law", "monomial_sum", "nested", "additive", "multiplicative", "separable_product",
+              "monomial_factor", "composite", "product", "kan")
 
 
 @dataclass
@@ -363,6 +366,17 @@ def _gen_separable_product(s: _Search) -> None:
         s.add(expr, "separable_product")
 
 
+def _gen_monomial_sum(s: _Search) -> None:
+    from .monomials import sparse_monomial_sum
+
+    for exponents, coef, _ in sparse_monomial_sum(s.X, s.y):
+        terms = [sympy.Float(c, 17) * sympy.Mul(*[v ** p for v, p in zip(s.variables, e) if p])
+                 for c, e in zip(coef[1:], exponents)]
+        s.add(sympy.Float(coef[0], 17) + sympy.Add(*terms), "monomial_sum")
+        if s.solved() or s.budget.over(reserve=2.0):
+            return
+
+
 def _inner_transforms(z: np.ndarray, var: sympy.Symbol) -> list[tuple[np.ndarray, sympy.Expr]]:
     """Simple inner functions g(z) for nested fits ``c*f(a*g(z) + b) + d``."""
     out = [(z, var), (z ** 2, var ** 2), (z ** 3, var ** 3)]
@@ -471,6 +485,7 @@ _GENERATOR_FUNCS: dict[str, Callable[[_Search], None]] = {
     "separable_product": _gen_separable_product,
     "monomial_factor": _gen_monomial_factor,
     "nested": _gen_nested,
+    "monomial_sum": _gen_monomial_sum,
     "composite": _gen_composite,
     "product": _gen_product,
     "kan": _gen_kan,

@@ -17,6 +17,7 @@ then hands the best ``z`` to a network as an extra input.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Sequence
 
 import numpy as np
@@ -25,7 +26,10 @@ import torch
 
 from .splines import bspline_basis, extend_grid
 
-__all__ = ["candidate_exponents", "screen_monomials", "monomial_values", "prefactor_exponents"]
+__all__ = [
+    "candidate_exponents", "screen_monomials", "monomial_values", "prefactor_exponents", "monomial_library",
+    "sparse_monomial_sum",
+]
 
 
 def candidate_exponents(n_inputs: int, max_support: int = 3) -> list[tuple[int, ...]]:
@@ -141,3 +145,92 @@ def prefactor_exponents(
     for i, a in zip(keep, coef[: len(keep)]):
         powers[i] = sympy.Rational(round(a * denominator), denominator)
     return powers
+
+
+def monomial_library(X: np.ndarray, powers: Sequence[int] = (-2, -1, 1, 2), max_order: int = 4,
+                     max_features: int = 4000) -> list[tuple[int, ...]]:
+    """Exponent vectors for :func:`sparse_monomial_sum`: products of up to ``max_order`` inputs.
+
+    Negative powers are left out for inputs that come close to zero; the
+    order is lowered until at most ``max_features`` vectors remain.
+    """
+    X = np.asarray(X, dtype=float)
+    d = X.shape[1]
+    scale = np.max(np.abs(X), axis=0)
+    near_zero = np.min(np.abs(X), axis=0) < 1e-3 * np.where(scale > 0, scale, 1.0)
+    allowed = [[p for p in powers if p > 0 or not near_zero[i]] for i in range(d)]
+    while True:
+        out = []
+        for size in range(1, min(max_order, d) + 1):
+            for support in itertools.combinations(range(d), size):
+                for ps in itertools.product(*[allowed[i] for i in support]):
+                    e = [0] * d
+                    for i, p in zip(support, ps):
+                        e[i] = p
+                    out.append(tuple(e))
+        if len(out) <= max_features or max_order == 1:
+            return out
+        max_order -= 1
+
+
+def sparse_monomial_sum(
+    X: np.ndarray,
+    y: np.ndarray,
+    max_terms: int = 4,
+    beam: int = 40,
+) -> list[tuple[list[tuple[int, ...]], np.ndarray, float]]:
+    """Best sums of ``1..max_terms`` monomials (plus a constant), by beam search.
+
+    ``y = c0 + sum_k c_k prod_i x_i^e_ki`` covers polynomials and sums of power
+    laws (``G*m1*m2*(1/r2 - 1/r1)``, ``m*(omega**2 + omega_0**2)*x**2/4``).
+    Each size keeps the ``beam`` best term sets and extends each by the
+    ``beam`` monomials that lower its residual most (exact orthogonal
+    least-squares gains over the whole library).  Picking by correlation
+    alone fails here: the terms of a difference such as ``T2 - T1`` explain
+    little on their own.
+
+    Returns
+    -------
+    list of (exponents, coefficients, rmse)
+        The best set of each size; ``coefficients[0]`` is the constant.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    library = monomial_library(X)
+    with np.errstate(all="ignore"):
+        F = np.stack([np.prod(X ** np.asarray(e, dtype=float), axis=1) for e in library], axis=1)
+    ok = np.all(np.isfinite(F), axis=0) & (np.ptp(F, axis=0) > 0)
+    library = [e for e, keep in zip(library, ok) if keep]
+    F = F[:, ok]
+    scale = np.max(np.abs(F), axis=0)
+    F = F / scale  # conditioning; coefficients are solved in the original units at the end
+    n = len(y)
+    ones = np.ones((n, 1))
+    tiny = 1e-10 * (float(np.std(y)) + 1e-300)
+
+    def finish(cols: Sequence[int]) -> tuple[list[tuple[int, ...]], np.ndarray, float]:
+        A = np.column_stack([ones, F[:, list(cols)] * scale[list(cols)]])
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        return [library[j] for j in cols], coef, float(np.sqrt(np.mean((A @ coef - y) ** 2)))
+
+    results = []
+    frontier: list[tuple[int, ...]] = [()]
+    for _ in range(max_terms):
+        trials: dict[tuple[int, ...], float] = {}
+        for cols in frontier:
+            Q, _ = np.linalg.qr(np.column_stack([ones, F[:, list(cols)]]))
+            r = y - Q @ (Q.T @ y)
+            Fp = F - Q @ (Q.T @ F)
+            fp2 = np.einsum("ij,ij->j", Fp, Fp)
+            gain = np.where(fp2 > 1e-20 * n, (r @ Fp) ** 2 / np.maximum(fp2, 1e-300), 0.0)
+            gain[list(cols)] = 0.0
+            rss = float(r @ r)
+            for j in np.argsort(-gain)[:beam]:
+                trials.setdefault(tuple(sorted(cols + (int(j),))), rss - float(gain[j]))
+        if not trials:
+            break
+        frontier = [key for key, _ in sorted(trials.items(), key=lambda item: item[1])[:beam]]
+        results.append(finish(frontier[0]))
+        if results[-1][2] <= tiny:
+            break
+    return results

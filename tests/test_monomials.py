@@ -56,3 +56,27 @@ def test_discover_recovers_the_lorentz_factor():
                      generators=("linear", "power_law", "monomial_factor"))
     m0, v, c = (symbol_for(n) for n in ("m_0", "v", "c"))
     assert sympy.simplify(found.formula.expr - m0 / sympy.sqrt(1 - v ** 2 / c ** 2)) == 0
+
+
+def test_sparse_monomial_sum_finds_a_difference_of_power_laws():
+    from kansr.monomials import sparse_monomial_sum
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 5, (600, 5))  # m1, m2, r1, r2, G
+    y = X[:, 4] * X[:, 0] * X[:, 1] * (1 / X[:, 3] - 1 / X[:, 2])
+    fits = sparse_monomial_sum(X, y)
+    exponents, coef, rmse = fits[-1]
+    assert rmse < 1e-10 * np.std(y)
+    terms = {e: c for e, c in zip(exponents, coef[1:]) if abs(c) > 1e-9}
+    assert terms.keys() == {(1, 1, -1, 0, 1), (1, 1, 0, -1, 1)}
+    assert np.allclose(sorted(terms.values()), [-1, 1])
+
+
+def test_discover_recovers_a_sum_of_monomials():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(1, 5, (500, 4))  # m, omega, omega_0, x
+    y = X[:, 0] * X[:, 3] ** 2 * (X[:, 1] ** 2 + X[:, 2] ** 2) / 4
+    found = discover(X, y, ["m", "omega", "omega_0", "x"], time_budget=None,
+                     generators=("linear", "power_law", "monomial_sum"))
+    m, w, w0, x = (symbol_for(n) for n in ("m", "omega", "omega_0", "x"))
+    assert sympy.simplify(found.formula.expr - m * x ** 2 * (w ** 2 + w0 ** 2) / 4) == 0
