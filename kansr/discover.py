@@ -230,7 +230,9 @@ class _Search:
         forms = []
         try:
             if refit:
-                expr, _ = refit_constants(expr, self.variables, self.X, self.y)
+                left = self.budget.left()
+                expr, _ = refit_constants(expr, self.variables, self.X, self.y,
+                                          time_limit=None if math.isinf(left) else max(left - 1.0, 0.5))
             forms.append(expr)
             left = self.budget.left()
             snapped = snap_constants(expr, self.variables, self.X, self.y,

@@ -63,8 +63,17 @@ def rmse_on(expr: sympy.Expr, variables: Sequence[sympy.Symbol], X: np.ndarray, 
     return float(np.sqrt(np.mean((pred - y) ** 2)))
 
 
-def _refit(template, params, theta0, variables, X, y, max_nfev: int) -> tuple[np.ndarray, float]:
-    """Least-squares values of ``params`` in ``template`` and the RMSE they give."""
+class _OutOfTime(Exception):
+    pass
+
+
+def _refit(template, params, theta0, variables, X, y, max_nfev: int,
+           deadline: float | None = None) -> tuple[np.ndarray, float]:
+    """Least-squares values of ``params`` in ``template`` and the RMSE they give.
+
+    With ``deadline`` (a ``time.perf_counter`` value) the search stops there
+    and the best parameters evaluated so far are kept.
+    """
     evaluate = _compile(template, variables, params)
 
     def rmse(theta: np.ndarray) -> float:
@@ -74,9 +83,16 @@ def _refit(template, params, theta0, variables, X, y, max_nfev: int) -> tuple[np
     base = rmse(theta0)
     if not params:
         return theta0, base
+    best = [base, np.asarray(theta0, dtype=float)]
 
     def residual(theta: np.ndarray) -> np.ndarray:
         r = evaluate(X, theta) - y
+        if np.all(np.isfinite(r)):
+            err = float(np.sqrt(np.mean(r ** 2)))
+            if err < best[0]:
+                best[0], best[1] = err, np.array(theta, dtype=float)
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _OutOfTime
         return np.where(np.isfinite(r), r, 1e6)
 
     try:
@@ -84,10 +100,13 @@ def _refit(template, params, theta0, variables, X, y, max_nfev: int) -> tuple[np
             warnings.simplefilter("ignore")
             method = "lm" if len(y) >= len(params) else "trf"
             sol = least_squares(residual, theta0, method=method, max_nfev=max_nfev * (len(params) + 1))
+        candidate = sol.x
+    except _OutOfTime:
+        candidate = best[1]
     except Exception:  # a degenerate Jacobian etc.: keep what we had
         return theta0, base
-    new = rmse(sol.x)
-    return (sol.x, new) if new <= base else (theta0, base)
+    new = rmse(candidate)
+    return (candidate, new) if new <= base else (theta0, base)
 
 
 def _serial_blas(func):
@@ -118,14 +137,17 @@ def refit_constants(
     X: np.ndarray,
     y: np.ndarray,
     max_nfev: int = 200,
+    time_limit: float | None = None,
 ) -> tuple[sympy.Expr, float]:
     """Re-estimate every float constant of ``expr`` by least squares on (X, y).
 
     Returns the refitted expression and its RMSE (the original expression if
-    the refit does not improve it).
+    the refit does not improve it).  With ``time_limit`` (seconds) the
+    search stops then, keeping the best constants evaluated so far.
     """
     template, params, theta0 = parametrize(expr)
-    theta, err = _refit(template, params, theta0, variables, X, y, max_nfev)
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    theta, err = _refit(template, params, theta0, variables, X, y, max_nfev, deadline)
     return _fill(template, params, theta), err
 
 
@@ -180,15 +202,15 @@ def snap_constants(
     template, params, theta = parametrize(expr)
     free = list(params)
     # Judge replacements against the best fit with every constant free.
-    theta, start = _refit(template, free, theta, variables, X, y, max_nfev=200)
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    theta, start = _refit(template, free, theta, variables, X, y, max_nfev=200, deadline=deadline)
     if not math.isfinite(start):
         return expr
     limit = start * (1 + rel_slack) + floor
     order = sorted(range(len(params)), key=lambda k: _distance_to_nice(theta[k]))[:max_constants]
     values = dict(zip(params, theta))
-    started = time.perf_counter()
     for k in order:
-        if time_limit is not None and time.perf_counter() - started > time_limit:
+        if deadline is not None and time.perf_counter() > deadline:
             break
         p = params[k]
         # 0 and ±1 first: a constant that other constants can absorb is then
@@ -200,7 +222,8 @@ def snap_constants(
             if trial.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
                 continue
             rest = [q for q in free if q != p]
-            theta_rest, err = _refit(trial, rest, np.array([values[q] for q in rest]), variables, X, y, max_nfev=50)
+            theta_rest, err = _refit(trial, rest, np.array([values[q] for q in rest]), variables, X, y, max_nfev=50,
+                                     deadline=deadline)
             if err <= limit:
                 template, free = trial, rest
                 values.update(zip(rest, theta_rest))
