@@ -1,13 +1,17 @@
-"""Run a function in a child process with a time limit (for sympy work that may hang)."""
+"""Time limits: a function in a child process (for sympy work that may hang), and a
+hard wall-clock limit for the calling thread (for benchmark tasks)."""
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import signal
 import sys
+import threading
 import warnings
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["call_with_timeout", "TimedOut"]
+__all__ = ["call_with_timeout", "TimedOut", "hard_time_limit", "TimeLimitReached"]
 
 # fork starts fast and needs no importable __main__; elsewhere use spawn.
 _START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
@@ -64,3 +68,41 @@ def call_with_timeout(fn: Callable[..., Any], args: tuple, timeout: float) -> An
     if not ok:
         raise RuntimeError(value)
     return value
+
+
+class TimeLimitReached(KeyboardInterrupt):
+    """A :func:`hard_time_limit` expired.
+
+    It derives from KeyboardInterrupt so that code which stops cleanly on
+    Ctrl-C (``fit``, ``discover``) stops the same way and keeps its result.
+    """
+
+
+@contextlib.contextmanager
+def hard_time_limit(seconds: float | None) -> Iterator[bool]:
+    """Raise :class:`TimeLimitReached` in this thread after ``seconds`` of wall-clock time.
+
+    Uses ``SIGALRM``, so it works only in the main thread of a process on a
+    POSIX system; elsewhere (Dask worker threads, Windows) and for
+    ``seconds=None`` it does nothing.  Yields whether the limit is armed.
+    Child processes started inside do not inherit the timer.
+    """
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield False
+        return
+
+    def expire(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise TimeLimitReached(f"hard time limit of {seconds:g} s reached")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
+    try:
+        yield True
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

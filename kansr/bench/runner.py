@@ -163,15 +163,22 @@ def run_task(task: BenchTask) -> dict[str, Any]:
     dict
         ``formula``, ``solved``, ``accuracy_solved``, ``r2`` and ``rmse`` (on
         the test set), ``complexity``, ``seconds`` (discovery time),
-        ``val_rmse``, ``check_seconds`` and ``check_reason``.
+        ``val_rmse``, ``check_seconds``, ``check_reason`` and
+        ``stopped_early`` (discovery hit the hard limit of 1.25 × budget + 15 s
+        and returned its best formula so far).
     """
     from kansr.bench.check import check_solution
     from kansr.discover import discover  # heavy (torch): only where tasks run
+    from kansr.timeout import hard_time_limit
 
     train_seed, test_seed = task_seeds(task.equation, task.noise, task.seed)
     X, y, names, truth = feynman_data.sample(task.equation, task.n_train, task.noise, seed=train_seed)
     X_test, y_test, _, _ = feynman_data.sample(task.equation, task.n_test, 0.0, seed=test_seed)
-    found = discover(X, y, names=names, seed=train_seed, time_budget=task.time_budget)
+    # discover checks its budget between steps, so one slow step can overrun
+    # it; past 1.25 x budget + 15 s it is stopped like Ctrl-C (best formula kept).
+    limit = None if task.time_budget is None else 1.25 * task.time_budget + 15.0
+    with hard_time_limit(limit):
+        found = discover(X, y, names=names, seed=train_seed, time_budget=task.time_budget)
     start = time.perf_counter()
     check = check_solution(found.formula.expr, truth, X_test, y_test, names, timeout=task.check_timeout)
     return {
@@ -185,6 +192,7 @@ def run_task(task: BenchTask) -> dict[str, Any]:
         "val_rmse": float(found.best.val_rmse),
         "check_seconds": time.perf_counter() - start,
         "check_reason": check["reason"],
+        "stopped_early": bool(found.interrupted),
     }
 
 

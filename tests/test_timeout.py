@@ -1,0 +1,49 @@
+"""Time limits: child-process calls and the hard wall-clock limit of benchmark tasks."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from kansr.discover import discover
+from kansr.timeout import TimedOut, TimeLimitReached, call_with_timeout, hard_time_limit
+
+
+def _sleep_then(value, seconds):
+    time.sleep(seconds)
+    return value
+
+
+def test_call_with_timeout_returns_or_times_out():
+    assert call_with_timeout(_sleep_then, (7, 0.0), timeout=10) == 7
+    with pytest.raises(TimedOut):
+        call_with_timeout(_sleep_then, (7, 5.0), timeout=0.2)
+
+
+def test_hard_limit_interrupts_and_is_disarmed_afterwards():
+    began = time.perf_counter()
+    with pytest.raises(TimeLimitReached):
+        with hard_time_limit(0.2) as armed:
+            assert armed
+            while True:
+                time.sleep(0.01)
+    assert time.perf_counter() - began < 2.0
+    time.sleep(0.3)  # a stray alarm would raise here
+
+
+def test_hard_limit_is_a_no_op_off_the_main_thread():
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(hard_time_limit(0.01).__enter__()))
+    worker.start()
+    worker.join()
+    assert seen == [False]
+
+
+def test_discover_stopped_by_the_hard_limit_keeps_its_best_formula():
+    X = np.random.default_rng(0).uniform(0.5, 2, (400, 2))
+    y = X[:, 0] * np.sin(X[:, 1]) + np.exp(-X[:, 0] * X[:, 1])  # nothing finds this quickly
+    with hard_time_limit(3.0):
+        found = discover(X, y, time_budget=None)
+    assert found.interrupted and found.formula is not None
