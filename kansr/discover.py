@@ -368,12 +368,16 @@ def _gen_separable_product(s: _Search) -> None:
         s.add(expr, "separable_product")
 
 
+def _monomial_expr(variables: Sequence[sympy.Symbol], exponents: Sequence) -> sympy.Expr:
+    """``prod_i variables[i] ** exponents[i]`` (zero exponents left out)."""
+    return sympy.Mul(*[v ** p for v, p in zip(variables, exponents) if p])
+
+
 def _gen_monomial_sum(s: _Search) -> None:
     from .monomials import sparse_monomial_sum
 
     for exponents, coef, _ in sparse_monomial_sum(s.X, s.y):
-        terms = [sympy.Float(c, 17) * sympy.Mul(*[v ** p for v, p in zip(s.variables, e) if p])
-                 for c, e in zip(coef[1:], exponents)]
+        terms = [sympy.Float(c, 17) * _monomial_expr(s.variables, e) for c, e in zip(coef[1:], exponents)]
         s.add(sympy.Float(coef[0], 17) + sympy.Add(*terms), "monomial_sum")
         if s.solved() or s.budget.over(reserve=2.0):
             return
@@ -415,13 +419,13 @@ def _gen_nested(s: _Search) -> None:
 
 
 def _gen_monomial_factor(s: _Search) -> None:
-    from .monomials import prefactor_exponents, screen_monomials
+    from .monomials import monomial_values, prefactor_exponents, screen_monomials
 
     groups = screen_monomials(s.X, s.y)
     for e, gain in groups:
-        z_expr = sympy.Mul(*[v ** p for v, p in zip(s.variables, e) if p])
+        z_expr = _monomial_expr(s.variables, e)
         s.note(f"monomial_factor: z = {z_expr} (residual / {gain:.3g})")
-        logz = np.log(s.X) @ np.asarray(e, dtype=float)
+        z_values = monomial_values(s.X, e)
         # y = prefactor * F(z) is ambiguous along z's own exponents: fix one
         # input of z at exponent 0 (each choice in turn), round the others,
         # and find F on the 1-D data (z, y / prefactor).
@@ -429,10 +433,10 @@ def _gen_monomial_factor(s: _Search) -> None:
             if s.budget.over(reserve=5.0) or s.solved():
                 return
             powers = prefactor_exponents(s.X, s.y, e, pivot)
-            prefactor = sympy.Mul(*[v ** p for v, p in zip(s.variables, powers) if p])
-            ratio = s.y / np.exp(np.log(s.X) @ np.asarray([float(p) for p in powers]))
+            prefactor = _monomial_expr(s.variables, powers)
+            ratio = s.y / monomial_values(s.X, [float(p) for p in powers])
             left = s.budget.left()
-            inner = discover(np.exp(logz)[:, None], ratio, ["z"], seed=s.seed,
+            inner = discover(z_values[:, None], ratio, ["z"], seed=s.seed,
                              time_budget=None if math.isinf(left) else max(min(left / 3, 20.0), 2.0),
                              generators=("power_law", "nested", "additive", "multiplicative", "composite"))
             z = symbol_for("z")

@@ -199,16 +199,14 @@ def build_table(grid: torch.Tensor, k: int, dtype: torch.dtype | None = None) ->
 
 
 def _rows(table: SplineTable, x: torch.Tensor) -> torch.Tensor:
-    """Flat table row of every (sample, input); the zero row outside the grid."""
+    """Flat table row of every (sample, input); the zero row outside the grid.
+
+    Only non-uniform grids use table rows (uniform ones take
+    :func:`_uniform_local_basis`).
+    """
     n_int = table.n_intervals
-    if table.uniform:
-        pos = torch.floor((x - table.origin) * table.inv_step)
-        # Out-of-range positions (and NaN) go to the zero row n_int.
-        pos = torch.where((pos >= 0) & (pos < n_int), pos, float(n_int))
-        j = pos.to(torch.long)
-    else:
-        j = torch.searchsorted(table.grid, x.t().contiguous(), right=True).t() - 1
-        j = torch.where((j >= 0) & (j < n_int), j, n_int)
+    j = torch.searchsorted(table.grid, x.t().contiguous(), right=True).t() - 1
+    j = torch.where((j >= 0) & (j < n_int), j, n_int)
     return j + table.row_offset
 
 
