@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from . import spline_jit
 from .splines import bspline_basis_reference
 
 __all__ = ["SplineTable", "build_table", "local_basis", "dense_basis", "dense_basis_autograd", "fused_layer"]
@@ -420,6 +422,66 @@ class _FusedLayer(torch.autograd.Function):
         return grad_x, grad_coef, grad_sp, grad_base, grad_bias, None, None, None
 
 
+def _jit_arrays(table: SplineTable, dtype: torch.dtype) -> tuple:
+    """The table as the numpy arrays the compiled kernels take."""
+    if table.uniform:
+        origin_shift, inv_step = table.origin_shift.to(dtype).numpy(), table.inv_step.to(dtype).numpy()
+    else:
+        origin_shift = inv_step = np.zeros(1, dtype=table.rows.numpy().dtype)
+    return (
+        table.grid.to(dtype).numpy(),
+        table.uniform,
+        origin_shift,
+        inv_step,
+        table.rows.to(dtype).numpy(),
+        table.start.numpy(),
+        table.k,
+    )
+
+
+class _JitLayer(torch.autograd.Function):
+    """:class:`_FusedLayer` computed by compiled kernels (:mod:`kansr.spline_jit`).
+
+    Forward and backward are one kernel call each; only products and sums of
+    the small parameter tensors stay in torch.  Keeping the per-sample work out
+    of torch also keeps torch's thread pool idle, so it does not compete with
+    the kernels' threads for the cores.
+    """
+
+    @staticmethod
+    def forward(ctx, x, coef, scale_sp, scale_base, bias, keep, table, base_name):  # type: ignore[override]
+        w_s = scale_sp * keep
+        w_b = (scale_base * keep).contiguous()
+        coef_eff = (coef * w_s.unsqueeze(1)).contiguous()
+        xc = x.detach().contiguous()
+        arrays = _jit_arrays(table, x.dtype)
+        code = spline_jit.BASE_CODES[base_name]
+        y = spline_jit.spline_forward(
+            xc.numpy(), *arrays, coef_eff.numpy(), w_b.detach().numpy(), bias.detach().contiguous().numpy(),
+            code, torch.get_num_threads(),
+        )
+        ctx.code = code
+        ctx.arrays = arrays
+        ctx.save_for_backward(xc, coef, w_s, w_b, keep, coef_eff)
+        return torch.from_numpy(y)
+
+    @staticmethod
+    def backward(ctx, grad_y):  # type: ignore[override]
+        x, coef, w_s, w_b, keep, coef_eff = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        g_ceff, g_wb, g_bias, g_x = spline_jit.spline_backward(
+            x.numpy(), *ctx.arrays, coef_eff.detach().numpy(), w_b.detach().numpy(), ctx.code,
+            grad_y.detach().contiguous().numpy(), bool(need[0]), torch.get_num_threads(),
+        )
+        g_ceff = torch.from_numpy(g_ceff)
+        grad_coef = g_ceff * w_s.unsqueeze(1) if need[1] else None
+        grad_sp = (g_ceff * coef).sum(1) * keep if need[2] else None
+        grad_base = torch.from_numpy(g_wb) * keep if need[3] else None
+        grad_bias = torch.from_numpy(g_bias) if need[4] else None
+        grad_x = torch.from_numpy(g_x) if need[0] else None
+        return grad_x, grad_coef, grad_sp, grad_base, grad_bias, None, None, None
+
+
 def fused_layer(
     x: torch.Tensor,
     coef: torch.Tensor,
@@ -443,4 +505,19 @@ def fused_layer(
     base_name : str
         Residual function, a key of ``BASE_VALUE``.
     """
+    if _use_jit(x, coef, table, base_name):
+        return _JitLayer.apply(x, coef, scale_sp, scale_base, bias, keep, table, base_name)
     return _FusedLayer.apply(x, coef, scale_sp, scale_base, bias, keep, table, base_name)
+
+
+def _use_jit(x: torch.Tensor, coef: torch.Tensor, table: SplineTable, base_name: str) -> bool:
+    """Compiled kernels serve cubic splines on CPU float32/float64 inputs when numba is available."""
+    return (
+        table.k == 3
+        and spline_jit.available()
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and coef.dtype == x.dtype
+        and x.dim() == 2
+        and base_name in spline_jit.BASE_CODES
+    )

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import kansr.spline_kernel as kernel
+from kansr import spline_jit
 from kansr.spline_kernel import build_table, dense_basis, fused_layer, local_basis
 from kansr.splines import bspline_basis, bspline_basis_reference, extend_grid, make_grid
 
@@ -45,11 +46,21 @@ def test_small_and_large_batch_paths_agree(k, monkeypatch):
     assert torch.allclose(large[1], small[1], atol=1e-14) and torch.allclose(large[2], small[2], atol=1e-12)
 
 
+@pytest.fixture(params=["compiled", "tensor"])
+def backend(request, monkeypatch):
+    """Run a test on the numba kernels and on the pure-torch fallback."""
+    if request.param == "compiled" and not spline_jit.available():
+        pytest.skip("numba is not available")
+    monkeypatch.setenv("KANSR_NUMBA", "1" if request.param == "compiled" else "0")
+    return request.param
+
+
 @pytest.mark.parametrize("n_out", [1, 3])
 @pytest.mark.parametrize("uniform", [True, False])
 @pytest.mark.parametrize("base", ["silu", "tanh", "identity"])
-def test_fused_layer_values_and_gradients(n_out, uniform, base):
-    n_in, G, k = 3, 7, 3
+@pytest.mark.parametrize("k", [3, 2])  # k=2 takes the tensor path on either backend
+def test_fused_layer_values_and_gradients(n_out, uniform, base, k, backend):
+    n_in, G = 3, 7
     grid = _grid(n_in, G, k, uniform, seed=3)
     table = build_table(grid, k)
     gen = torch.Generator().manual_seed(4)
@@ -73,7 +84,7 @@ def test_fused_layer_values_and_gradients(n_out, uniform, base):
     assert torch.autograd.gradcheck(layer, (x, coef, w_s, w_b, bias))
 
 
-def test_non_finite_input_gives_non_finite_output_not_an_error():
+def test_non_finite_input_gives_non_finite_output_not_an_error(backend):
     table = build_table(make_grid(2, 5, 3), 3)
     x = torch.tensor([[0.1, float("nan")], [float("inf"), 0.2]])
     coef = torch.ones(2, 8, 1)
@@ -81,3 +92,43 @@ def test_non_finite_input_gives_non_finite_output_not_an_error():
     y = fused_layer(x, coef, ones, ones, torch.zeros(1), ones, table, "silu")
     assert torch.isnan(y[0, 0])  # NaN propagates
     assert y.shape == (2, 1)
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_compiled_kernels_match_tensor_code_and_ignore_thread_count(uniform, monkeypatch):
+    """Large batches (the parallel path) give the tensor path's values and
+    gradients, and bit-identical results on one thread and on two."""
+    if not spline_jit.available():
+        pytest.skip("numba is not available")
+    n_in, n_out, G, k = 4, 5, 6, 3
+    table = build_table(_grid(n_in, G, k, uniform=uniform, seed=5), k)
+    gen = torch.Generator().manual_seed(6)
+    x = torch.rand(5000, n_in, dtype=torch.float64, generator=gen) * 2.4 - 1.2  # some outside the grid
+    params = [
+        torch.randn(n_in, G + k, n_out, dtype=torch.float64, generator=gen),
+        torch.randn(n_in, n_out, dtype=torch.float64, generator=gen),
+        torch.randn(n_in, n_out, dtype=torch.float64, generator=gen),
+        torch.randn(n_out, dtype=torch.float64, generator=gen),
+    ]
+    keep = torch.ones(n_in, n_out, dtype=torch.float64)
+    weight = torch.randn(5000, n_out, dtype=torch.float64, generator=gen)
+
+    def run(env: str, threads: int):
+        monkeypatch.setenv("KANSR_NUMBA", env)
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            xs = x.clone().requires_grad_()
+            ps = [p.clone().requires_grad_() for p in params]
+            coef, w_s, w_b, bias = ps
+            y = fused_layer(xs, coef, w_s, w_b, bias, keep, table, "silu")
+            grads = torch.autograd.grad((y * weight).sum(), [xs, *ps])
+        finally:
+            torch.set_num_threads(before)
+        return [y.detach(), *grads]
+
+    tensor = run("0", 2)
+    one, two = run("1", 1), run("1", 2)
+    for a, b, c in zip(tensor, one, two):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
+        assert torch.equal(b, c)
