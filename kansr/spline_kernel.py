@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from . import spline_jit
@@ -81,6 +80,9 @@ class SplineTable:
         (turns derivatives in ``s`` into derivatives in ``x``).
     origin_shift : Tensor, shape (n_in,) or None
         ``-origin * inv_step``, so the position is ``x * inv_step + origin_shift``.
+    jit_arrays : tuple or None
+        The table as numpy arrays for :mod:`kansr.spline_jit`, filled in on
+        first use.
     mask_offset : Tensor, shape (1, n_in), long, or None
         First row of each input in ``mask_rows``.
     """
@@ -97,6 +99,7 @@ class SplineTable:
     uniform_poly: tuple[tuple[float, ...], ...] | None = None
     uniform_dpoly: tuple[tuple[float, ...], ...] | None = None
     slot_mask: torch.Tensor | None = None
+    jit_arrays: tuple | None = None
     slot_offsets: torch.Tensor | None = None
     column_offset: torch.Tensor | None = None
     uniform_vd: torch.Tensor | None = None
@@ -422,64 +425,40 @@ class _FusedLayer(torch.autograd.Function):
         return grad_x, grad_coef, grad_sp, grad_base, grad_bias, None, None, None
 
 
-def _jit_arrays(table: SplineTable, dtype: torch.dtype) -> tuple:
-    """The table as the numpy arrays the compiled kernels take."""
-    if table.uniform:
-        origin_shift, inv_step = table.origin_shift.to(dtype).numpy(), table.inv_step.to(dtype).numpy()
-    else:
-        origin_shift = inv_step = np.zeros(1, dtype=table.rows.numpy().dtype)
-    return (
-        table.grid.to(dtype).numpy(),
-        table.uniform,
-        origin_shift,
-        inv_step,
-        table.rows.to(dtype).numpy(),
-        table.start.numpy(),
-        table.k,
-    )
-
-
 class _JitLayer(torch.autograd.Function):
     """:class:`_FusedLayer` computed by compiled kernels (:mod:`kansr.spline_jit`).
 
-    Forward and backward are one kernel call each; only products and sums of
-    the small parameter tensors stay in torch.  Keeping the per-sample work out
-    of torch also keeps torch's thread pool idle, so it does not compete with
-    the kernels' threads for the cores.
+    Forward and backward are one kernel call each, including the folding of
+    edge weights and mask and the parameter gradients.  Keeping the per-sample
+    work out of torch also keeps torch's thread pool idle, so it does not
+    compete with the kernels' threads for the cores.
     """
 
     @staticmethod
     def forward(ctx, x, coef, scale_sp, scale_base, bias, keep, table, base_name):  # type: ignore[override]
-        w_s = scale_sp * keep
-        w_b = (scale_base * keep).contiguous()
-        coef_eff = (coef * w_s.unsqueeze(1)).contiguous()
-        xc = x.detach().contiguous()
-        arrays = _jit_arrays(table, x.dtype)
+        arrays = table.jit_arrays
+        if arrays is None:
+            arrays = spline_jit.table_arrays(table)
+            object.__setattr__(table, "jit_arrays", arrays)  # built once per table
+        params = [t.detach().contiguous() for t in (x, coef, scale_sp, scale_base, keep)]
         code = spline_jit.BASE_CODES[base_name]
-        y = spline_jit.spline_forward(
-            xc.numpy(), *arrays, coef_eff.numpy(), w_b.detach().numpy(), bias.detach().contiguous().numpy(),
-            code, torch.get_num_threads(),
+        y = spline_jit.layer_forward(
+            arrays, *(t.numpy() for t in params), bias.detach().contiguous().numpy(), code, torch.get_num_threads()
         )
         ctx.code = code
         ctx.arrays = arrays
-        ctx.save_for_backward(xc, coef, w_s, w_b, keep, coef_eff)
+        ctx.save_for_backward(*params)
         return torch.from_numpy(y)
 
     @staticmethod
     def backward(ctx, grad_y):  # type: ignore[override]
-        x, coef, w_s, w_b, keep, coef_eff = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        g_ceff, g_wb, g_bias, g_x = spline_jit.spline_backward(
-            x.numpy(), *ctx.arrays, coef_eff.detach().numpy(), w_b.detach().numpy(), ctx.code,
-            grad_y.detach().contiguous().numpy(), bool(need[0]), torch.get_num_threads(),
+        need_x = bool(ctx.needs_input_grad[0])
+        grads = spline_jit.layer_backward(
+            ctx.arrays, *(t.numpy() for t in ctx.saved_tensors), ctx.code,
+            grad_y.detach().contiguous().numpy(), need_x, torch.get_num_threads(),
         )
-        g_ceff = torch.from_numpy(g_ceff)
-        grad_coef = g_ceff * w_s.unsqueeze(1) if need[1] else None
-        grad_sp = (g_ceff * coef).sum(1) * keep if need[2] else None
-        grad_base = torch.from_numpy(g_wb) * keep if need[3] else None
-        grad_bias = torch.from_numpy(g_bias) if need[4] else None
-        grad_x = torch.from_numpy(g_x) if need[0] else None
-        return grad_x, grad_coef, grad_sp, grad_base, grad_bias, None, None, None
+        out = [None if g is None else torch.from_numpy(g) for g in grads]
+        return (*out, None, None, None)
 
 
 def fused_layer(
@@ -518,6 +497,7 @@ def _use_jit(x: torch.Tensor, coef: torch.Tensor, table: SplineTable, base_name:
         and x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
         and coef.dtype == x.dtype
+        and table.rows.dtype == x.dtype
         and x.dim() == 2
         and base_name in spline_jit.BASE_CODES
     )
