@@ -33,9 +33,9 @@ BASE_CODES = {"zero": 0, "identity": 1, "silu": 2, "tanh": 3}
 
 # Below this much work per call (samples * inputs * outputs) one block on the
 # calling thread wins: waking the thread pool costs more than it saves.
-_PARALLEL_WORK = 20_000
+_PARALLEL_WORK = 4_000
 # Samples per block of the backward reduction (and an upper bound on blocks).
-_BLOCK = 256
+_BLOCK = 128
 _MAX_BLOCKS = 8
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 _kernels = None  # the module kansr._numba_layer, once loaded
@@ -93,10 +93,13 @@ def _check_order(k: int) -> None:
         raise ValueError(f"the compiled kernels serve cubic splines (k=3) only, got k={k}")
 
 
-def _set_threads(threads: int) -> None:
+def _set_threads(threads: int, work: int) -> int:
+    """Threads for a call of ``work`` (samples * inputs * outputs); returns the count."""
     import numba
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    threads = 1 if work < _PARALLEL_WORK else max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
+    return threads
 
 
 def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, threads):
@@ -108,10 +111,9 @@ def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, thread
     """
     batch = x.shape[0]
     out = np.empty((batch, coef.shape[2]), dtype=coef.dtype)
-    small = batch * x.shape[1] * coef.shape[2] < _PARALLEL_WORK
-    blocks = 1 if small or threads <= 1 else max(1, min(threads, batch // 64))
     kernels = _load()
-    _set_threads(threads)
+    threads = _set_threads(threads, batch * x.shape[1] * coef.shape[2])
+    blocks = 1 if threads == 1 else max(1, min(threads, batch // 64))
     kernels.forward_kernel(x, *table, coef, scale_sp, scale_base, keep, bias, code, out, blocks)
     return out
 
@@ -129,7 +131,7 @@ def layer_backward(table, x, coef, scale_sp, scale_base, keep, code, grad_y, nee
         np.empty(coef.shape[2], dtype=dtype),
     )
     kernels = _load()
-    _set_threads(threads)
+    _set_threads(threads, batch * n_in * coef.shape[2])
     kernels.backward_kernel(
         x, *table, coef, scale_sp, scale_base, keep, code, grad_y, need_x, n_blocks(batch), *grads
     )

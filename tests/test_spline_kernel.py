@@ -140,6 +140,6 @@ def test_compiled_kernels_match_tensor_code_and_ignore_thread_count(grid):
         pytest.skip("numba is not available")
     env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
     done = subprocess.run(
-        [sys.executable, "-c", _THREAD_CHECK, grid], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", _THREAD_CHECK, grid], env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
