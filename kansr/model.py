@@ -176,6 +176,22 @@ class KAN(nn.Module):
     def grid_size(self) -> int:
         return self.layers[0].G
 
+    def _identity_normalization(self) -> tuple[bool, bool]:
+        """Whether the input and the output normalisation are identities.
+
+        Skipping them saves four tensor operations per forward pass, which
+        matters for small models.  Cached on the buffers' version counters, so
+        ``set_normalization``, ``load_state_dict`` or any in-place edit is seen.
+        """
+        buffers = (self.input_shift, self.input_scale, self.output_shift, self.output_scale)
+        key = tuple((id(b), b._version) for b in buffers)
+        cached = getattr(self, "_identity_cache", None)
+        if cached is None or cached[0] != key:
+            inputs = bool((self.input_shift == 0).all() and (self.input_scale == 1).all())
+            outputs = bool((self.output_shift == 0).all() and (self.output_scale == 1).all())
+            cached = self._identity_cache = (key, (inputs, outputs))
+        return cached[1]
+
     def _combine(self, l: int, subnodes: torch.Tensor) -> torch.Tensor:
         """Turn layer ``l``'s sums into node values (multiplication nodes multiply)."""
         n_sum, n_mult = self.widths[l + 1]
@@ -217,7 +233,8 @@ class KAN(nn.Module):
         Tensor (batch, n_outputs), and the :class:`Activations` when requested.
         """
         x = self.as_tensor(x)
-        h = (x - self.input_shift) / self.input_scale
+        inputs_identity, outputs_identity = self._identity_normalization()
+        h = x if inputs_identity else (x - self.input_shift) / self.input_scale
         acts = Activations() if return_activations else None
         for l, layer in enumerate(self.layers):
             if acts is not None:
@@ -228,7 +245,7 @@ class KAN(nn.Module):
             else:
                 sub = layer(h)
             h = self._combine(l, sub)
-        out = h * self.output_scale + self.output_shift
+        out = h if outputs_identity and acts is None else h * self.output_scale + self.output_shift
         if acts is not None:
             acts.output = out
             return out, acts

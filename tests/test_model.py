@@ -106,3 +106,21 @@ def test_bad_architecture(kwargs, message):
 def test_input_width_mismatch_is_named():
     with pytest.raises(ValueError, match=r"shape \(n_samples, 3\).*\[3, 2, 1\]"):
         KAN([3, 2, 1])(torch.zeros(4, 2))
+
+
+def test_normalisation_is_applied_after_it_is_set(rng):
+    """The forward pass skips identity normalisation; setting it must still take effect."""
+    X = rng.uniform(-1, 1, (200, 2))
+    y = 3 + 2 * X[:, 0]
+    model = KAN([2, 3, 1], grid=5, seed=0, dtype=torch.float64)
+    plain = model.predict(X)
+    model.set_normalization(X, y)
+    scaled = model.predict(X)
+    expected = KAN([2, 3, 1], grid=5, seed=0, dtype=torch.float64)
+    with torch.no_grad():
+        h = (torch.as_tensor(X) - model.input_shift) / model.input_scale
+        for layer in expected.layers:
+            h = layer(h)
+        manual = (h * model.output_scale + model.output_shift).numpy()
+    assert not np.allclose(plain, scaled)
+    assert np.allclose(scaled, manual, atol=1e-12)
