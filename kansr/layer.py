@@ -148,8 +148,9 @@ class KANLayer(nn.Module):
         edges : Tensor, shape (batch, n_in, n_out)
             Only when ``return_edges`` is true.
         """
-        keep = self.numeric_mask()
-        symbolic = self._symbolic_edges(x)
+        has_symbolic = bool(self._symbolic_plan())
+        keep = self.numeric_mask() if has_symbolic else self.mask
+        symbolic = self._symbolic_edges(x) if has_symbolic else None
         if return_edges:
             basis = dense_basis_autograd(self._table(), x)  # (batch, in, K)
             coef = self.coef * (self.scale_sp * keep).unsqueeze(1)  # (in, K, out)

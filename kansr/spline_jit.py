@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 
 import numpy as np
 import torch
@@ -39,6 +40,7 @@ _BLOCK = 128
 _MAX_BLOCKS = 8
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 _kernels = None  # the module kansr._numba_layer, once loaded
+_thread_state = threading.local()
 
 
 def table_arrays(table) -> tuple:
@@ -98,7 +100,10 @@ def _set_threads(threads: int, work: int) -> int:
     import numba
 
     threads = 1 if work < _PARALLEL_WORK else max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(threads)
+    # numba's setting is per calling thread; skip the call when it would not change it.
+    if getattr(_thread_state, "threads", None) != threads:
+        numba.set_num_threads(threads)
+        _thread_state.threads = threads
     return threads
 
 
