@@ -38,28 +38,28 @@ def _interval(xv, i, knots, uniform, origin_shift, inv_step, n_int):
     return lo
 
 @njit(inline="always", cache=True)
-def _base(xv, code):
+def _base(xv, code, K):
     """Residual function ``b(x)`` (codes in ``BASE_CODES``)."""
     if code == 2:
-        return xv / (1.0 + math.exp(-xv))
+        return xv / (K[1] + np.exp(-xv))
     if code == 1:
         return xv
     if code == 3:
         return math.tanh(xv)
-    return 0.0 * xv
+    return K[0] * xv
 
 @njit(inline="always", cache=True)
-def _base_and_grad(xv, code):
+def _base_and_grad(xv, code, K):
     """``b(x)`` and ``b'(x)`` (one exponential for SiLU)."""
     if code == 2:
-        sig = 1.0 / (1.0 + math.exp(-xv))
-        return xv * sig, sig * (1.0 + xv * (1.0 - sig))
+        sig = K[1] / (K[1] + np.exp(-xv))
+        return xv * sig, sig * (K[1] + xv * (K[1] - sig))
     if code == 1:
-        return xv, 1.0
+        return xv, K[1]
     if code == 3:
         t = math.tanh(xv)
-        return t, 1.0 - t * t
-    return 0.0 * xv, 0.0
+        return t, K[1] - t * t
+    return K[0] * xv, K[0]
 
 # The kernels serve cubic splines (k = 3, the default) only, with the four
 # basis polynomials written out: with the order known when compiling, the
@@ -81,23 +81,80 @@ def _derivs3(rows, r, s):
     d3 = (rows[r, 29] * s + rows[r, 25]) * s + rows[r, 21]
     return d0, d1, d2, d3
 
+# ``consts`` (``K`` in the helpers) holds the numbers the kernels need in the
+# data's dtype, so that float32 data is computed in float32 (a Python float
+# literal promotes every expression it touches to float64):
+# 0, 1, 1/6, 2/3, 1/2, 3/2, 2 (built by ``kansr.spline_jit.table_arrays``).
+
+# Coefficient arrays carry _PAD zero rows on both sides of the basis axis, so
+# that slot m of interval j is row j + m on a uniform grid (no clamping at the
+# ends of the grid: bases that do not exist read zeros).
+_PAD = 3
+
+
 @njit(inline="always", cache=True)
 def _edge_weights(coef, scale_sp, scale_base, keep):
-    """Spline coefficients and residual weights with the edge weights and mask folded in."""
+    """Padded spline coefficients and residual weights, edge weights and mask folded in."""
     n_in, n_basis, n_out = coef.shape
-    coef_eff = np.empty_like(coef)
+    coef_eff = np.zeros((n_in, n_basis + 2 * _PAD, n_out), dtype=coef.dtype)
     w_b = np.empty((n_in, n_out), dtype=coef.dtype)
     for i in range(n_in):
         for o in range(n_out):
             w_s = scale_sp[i, o] * keep[i, o]
             w_b[i, o] = scale_base[i, o] * keep[i, o]
             for q in range(n_basis):
-                coef_eff[i, q, o] = coef[i, q, o] * w_s
+                coef_eff[i, q + _PAD, o] = coef[i, q, o] * w_s
     return coef_eff, w_b
 
+
+@njit(inline="always", cache=True)
+def _cardinal3(s, K):
+    """The four uniform cubic B-spline pieces at ``s`` in [0, 1), slot 0 first."""
+    t = K[1] - s
+    v0 = t * t * t * K[2]
+    v3 = s * s * s * K[2]
+    v1 = (K[4] * s - K[1]) * s * s + K[3]
+    return v0, v1, K[1] - v0 - v1 - v3, v3
+
+
+@njit(inline="always", cache=True)
+def _cardinal3_ds(s, K):
+    """Derivatives of :func:`_cardinal3` with respect to ``s``."""
+    t = K[1] - s
+    d0 = -K[4] * t * t
+    d3 = K[4] * s * s
+    d1 = (K[5] * s - K[6]) * s
+    return d0, d1, -(d0 + d1 + d3), d3
+
+
+@njit(inline="always", cache=True)
+def _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, K):
+    """Padded row of slot 0 and the local variable for ``xv`` on input ``i``.
+
+    Returns ``(q, s, r)``: ``q`` < 0 outside the grid; on a uniform grid ``s``
+    is the cardinal variable and ``r`` is -1, otherwise ``r`` is the table row.
+    Uniform grids need no table: every interval carries the same cubic pieces,
+    which saves the 16 coefficient loads per sample and input.
+    """
+    if uniform:
+        u = xv * inv_step[i] + origin_shift[i]
+        if not (u >= 0.0 and u < n_int):
+            return -1, u, -1
+        jf = np.floor(u)
+        j = int(jf)
+        if j >= n_int:  # rounding at the last knot
+            return n_int - 1, u - jf + K[1], -1
+        return j, u - jf, -1
+    j = _interval(xv, i, knots, uniform, origin_shift, inv_step, n_int)
+    if j < 0:
+        return -1, xv, -1
+    r = i * (n_int + 1) + j
+    return start[r] + _PAD, xv * rows[r, 1] + rows[r, 0], r
+
+
 def _forward_impl(
-    x, knots, uniform, origin_shift, inv_step, rows, start, coef, scale_sp, scale_base, keep, bias, code, out,
-    blocks,
+    x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, bias, code,
+    out, blocks,
 ):
     batch, n_in = x.shape
     n_out = coef.shape[2]
@@ -114,24 +171,25 @@ def _forward_impl(
                     for o in range(n_out):
                         out[b, o] = xv
                     continue
-                bv = _base(xv, code)
+                bv = _base(xv, code, consts)
                 for o in range(n_out):
                     out[b, o] += bv * w_b[i, o]
-                j = _interval(xv, i, knots, uniform, origin_shift, inv_step, n_int)
-                if j < 0:
+                q, sv, r = _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, consts)
+                if q < 0:
                     continue
-                r = i * (n_int + 1) + j
-                v0, v1, v2, v3 = _values3(rows, r, xv * rows[r, 1] + rows[r, 0])
-                st = start[r]
+                if r < 0:
+                    v0, v1, v2, v3 = _cardinal3(sv, consts)
+                else:
+                    v0, v1, v2, v3 = _values3(rows, r, sv)
                 for o in range(n_out):
                     out[b, o] += (
-                        v0 * coef_eff[i, st, o] + v1 * coef_eff[i, st + 1, o]
-                        + v2 * coef_eff[i, st + 2, o] + v3 * coef_eff[i, st + 3, o]
+                        v0 * coef_eff[i, q, o] + v1 * coef_eff[i, q + 1, o]
+                        + v2 * coef_eff[i, q + 2, o] + v3 * coef_eff[i, q + 3, o]
                     )
 
 def _backward_impl(
-    x, knots, uniform, origin_shift, inv_step, rows, start, coef, scale_sp, scale_base, keep, code, grad_y,
-    need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
+    x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, code,
+    grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
 ):
     batch, n_in = x.shape
     n_basis, n_out = coef.shape[1], coef.shape[2]
@@ -139,7 +197,7 @@ def _backward_impl(
     coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
     # Per-block partial sums, added in block order below: the result does
     # not depend on how blocks are spread over threads.
-    part_coef = np.zeros((blocks, n_in, n_basis, n_out), dtype=coef.dtype)
+    part_coef = np.zeros((blocks, n_in, n_basis + 2 * _PAD, n_out), dtype=coef.dtype)
     part_base = np.zeros((blocks, n_in, n_out), dtype=coef.dtype)
     part_bias = np.zeros((blocks, n_out), dtype=coef.dtype)
     step = (batch + blocks - 1) // blocks
@@ -156,31 +214,35 @@ def _backward_impl(
                     if need_x:
                         grad_x[b, i] = xv
                     continue
-                bv, bd = _base_and_grad(xv, code)
-                gx = 0.0
+                bv, bd = _base_and_grad(xv, code, consts)
+                gx = consts[0]
                 for o in range(n_out):
                     acc_base[i, o] += bv * grad_y[b, o]
                     gx += w_b[i, o] * grad_y[b, o]
                 gx *= bd
-                j = _interval(xv, i, knots, uniform, origin_shift, inv_step, n_int)
-                if j >= 0:
-                    r = i * (n_int + 1) + j
-                    s = xv * rows[r, 1] + rows[r, 0]
-                    v0, v1, v2, v3 = _values3(rows, r, s)
-                    st = start[r]
-                    d0 = d1 = d2 = d3 = 0.0
-                    if need_x:
-                        d0, d1, d2, d3 = _derivs3(rows, r, s)
+                q, sv, r = _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, consts)
+                if q >= 0:
+                    d0 = d1 = d2 = d3 = consts[0]
+                    if r < 0:
+                        v0, v1, v2, v3 = _cardinal3(sv, consts)
+                        if need_x:
+                            d0, d1, d2, d3 = _cardinal3_ds(sv, consts)
+                            h = inv_step[i]
+                            d0, d1, d2, d3 = d0 * h, d1 * h, d2 * h, d3 * h
+                    else:
+                        v0, v1, v2, v3 = _values3(rows, r, sv)
+                        if need_x:
+                            d0, d1, d2, d3 = _derivs3(rows, r, sv)
                     for o in range(n_out):
                         g = grad_y[b, o]
-                        acc[i, st, o] += v0 * g
-                        acc[i, st + 1, o] += v1 * g
-                        acc[i, st + 2, o] += v2 * g
-                        acc[i, st + 3, o] += v3 * g
+                        acc[i, q, o] += v0 * g
+                        acc[i, q + 1, o] += v1 * g
+                        acc[i, q + 2, o] += v2 * g
+                        acc[i, q + 3, o] += v3 * g
                         if need_x:
                             gx += g * (
-                                d0 * coef_eff[i, st, o] + d1 * coef_eff[i, st + 1, o]
-                                + d2 * coef_eff[i, st + 2, o] + d3 * coef_eff[i, st + 3, o]
+                                d0 * coef_eff[i, q, o] + d1 * coef_eff[i, q + 1, o]
+                                + d2 * coef_eff[i, q + 2, o] + d3 * coef_eff[i, q + 3, o]
                             )
                 if need_x:
                     grad_x[b, i] = gx
@@ -201,7 +263,7 @@ def _backward_impl(
             for q in range(n_basis):
                 t = 0.0
                 for blk in range(blocks):
-                    t += part_coef[blk, i, q, o]
+                    t += part_coef[blk, i, q + _PAD, o]
                 grad_coef[i, q, o] = t * w_s
                 t_sp += t * coef[i, q, o]
             grad_sp[i, o] = t_sp * keep[i, o]

@@ -41,6 +41,8 @@ _MAX_BLOCKS = 8
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 _kernels = None  # the module kansr._numba_layer, once loaded
 _thread_state = threading.local()
+# The kernels' constants (see kansr._numba_layer.CONSTANTS), in the data's dtype.
+_CONSTANTS = (0.0, 1.0, 1.0 / 6.0, 2.0 / 3.0, 0.5, 1.5, 2.0)
 
 
 def table_arrays(table) -> tuple:
@@ -52,7 +54,8 @@ def table_arrays(table) -> tuple:
         origin_shift, inv_step = table.origin_shift.numpy(), table.inv_step.numpy()
     else:
         origin_shift = inv_step = np.zeros(1, dtype=rows.dtype)
-    return (table.grid.numpy(), table.uniform, origin_shift, inv_step, rows, table.start.numpy())
+    consts = np.array(_CONSTANTS, dtype=rows.dtype)
+    return (table.grid.numpy(), table.uniform, origin_shift, inv_step, rows, table.start.numpy(), consts)
 
 
 def available() -> bool:
