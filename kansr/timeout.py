@@ -99,10 +99,23 @@ def hard_time_limit(seconds: float | None) -> Iterator[bool]:
     def expire(signum, frame):  # noqa: ARG001 - signal handler signature
         raise TimeLimitReached(f"hard time limit of {seconds:g} s reached")
 
+    previous_hook = sys.unraisablehook
+
+    def redeliver(unraisable):
+        # The alarm can land where Python cannot raise: a __del__, a weakref
+        # callback, a fork handler (call_with_timeout forks).  The exception is
+        # then only reported, and the limit would be lost; fire it again.
+        if isinstance(unraisable.exc_value, TimeLimitReached):
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+            return
+        previous_hook(unraisable)
+
     previous = signal.signal(signal.SIGALRM, expire)
+    sys.unraisablehook = redeliver
     signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
     try:
         yield True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = previous_hook

@@ -33,6 +33,21 @@ def test_hard_limit_interrupts_and_is_disarmed_afterwards():
     time.sleep(0.3)  # a stray alarm would raise here
 
 
+class _SlowFinalizer:
+    def __del__(self):
+        time.sleep(0.5)  # the alarm fires in here, where Python can only report it
+
+
+def test_hard_limit_swallowed_in_a_finalizer_is_delivered_again():
+    began = time.perf_counter()
+    with pytest.raises(TimeLimitReached):
+        with hard_time_limit(0.05):
+            obj = _SlowFinalizer()
+            del obj
+            time.sleep(5)
+    assert time.perf_counter() - began < 2.0
+
+
 def test_hard_limit_is_a_no_op_off_the_main_thread():
     seen = []
     worker = threading.Thread(target=lambda: seen.append(hard_time_limit(0.01).__enter__()))
