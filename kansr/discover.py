@@ -64,6 +64,7 @@ from .safe_expr import symbol_for
 from .symbolic.constants import refit_constants, snap_constants
 from .symbolic.formula import Formula, complexity, model_formula, n_floats, rationalize_constants, simplify_with_timeout
 from .symbolic.snap import auto_symbolic, fix_symbolic
+from .timeout import time_limit_reached
 from .training import fit
 
 __all__ = ["discover", "DiscoveryResult", "Candidate", "GENERATORS", "choose"]
@@ -329,7 +330,8 @@ def _kan_formulas(s: _Search, width, target: np.ndarray, steps: int, lamb: float
         auto_symbolic(snapped, s.X, library=s.library, loss_floor=loss_floor)
         with warnings.catch_warnings():  # retrain the affine constants of the snapped edges
             warnings.simplefilter("ignore")
-            fit(snapped, s.X, target, steps=10, progress=False, update_grid=False, seed=seed)
+            if fit(snapped, s.X, target, steps=10, progress=False, update_grid=False, seed=seed).interrupted:
+                raise KeyboardInterrupt
         expr = model_formula(snapped, s.names).expr
         if all(expr != e for e in exprs):
             exprs.append(expr)
@@ -442,6 +444,8 @@ def _gen_monomial_factor(s: _Search) -> None:
             z = symbol_for("z")
             for cand in inner.pareto[:4]:
                 s.add(prefactor * cand.formula.expr.xreplace({z: z_expr}), "monomial_factor")
+            if inner.interrupted:  # the inner search kept its results; this one must stop too
+                raise KeyboardInterrupt
 
 
 def _gen_composite(s: _Search) -> None:
@@ -596,6 +600,8 @@ def discover(
             except Exception as exc:  # one generator failing must not lose the others' results
                 s.note(f"{name}: failed ({type(exc).__name__}: {exc})")
             s.note(f"{name}: {time.perf_counter() - t0:.2f} s, {len(s.pool)} candidates so far")
+            if time_limit_reached():  # a hard limit some inner code caught and absorbed
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         interrupted = True
         if not s.pool:

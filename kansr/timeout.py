@@ -11,7 +11,7 @@ import warnings
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Iterator
 
-__all__ = ["call_with_timeout", "TimedOut", "hard_time_limit", "TimeLimitReached"]
+__all__ = ["call_with_timeout", "TimedOut", "hard_time_limit", "TimeLimitReached", "time_limit_reached"]
 
 # fork starts fast and needs no importable __main__; elsewhere use spawn.
 _START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
@@ -78,6 +78,20 @@ class TimeLimitReached(KeyboardInterrupt):
     """
 
 
+# Expiry flags of the active hard_time_limit contexts, innermost last.
+_active_limits: list[list[bool]] = []
+
+
+def time_limit_reached() -> bool:
+    """Whether an active :func:`hard_time_limit` has expired.
+
+    Code that catches ``KeyboardInterrupt`` to stop cleanly (``fit`` keeps its
+    model and returns) can hide the limit from its caller; a caller that loops
+    checks this to stop as well.
+    """
+    return any(flag[0] for flag in _active_limits)
+
+
 @contextlib.contextmanager
 def hard_time_limit(seconds: float | None) -> Iterator[bool]:
     """Raise :class:`TimeLimitReached` in this thread after ``seconds`` of wall-clock time.
@@ -96,7 +110,10 @@ def hard_time_limit(seconds: float | None) -> Iterator[bool]:
         yield False
         return
 
+    expired = [False]
+
     def expire(signum, frame):  # noqa: ARG001 - signal handler signature
+        expired[0] = True
         raise TimeLimitReached(f"hard time limit of {seconds:g} s reached")
 
     previous_hook = sys.unraisablehook
@@ -112,6 +129,7 @@ def hard_time_limit(seconds: float | None) -> Iterator[bool]:
 
     previous = signal.signal(signal.SIGALRM, expire)
     sys.unraisablehook = redeliver
+    _active_limits.append(expired)
     signal.setitimer(signal.ITIMER_REAL, max(float(seconds), 1e-3))
     try:
         yield True
@@ -119,3 +137,4 @@ def hard_time_limit(seconds: float | None) -> Iterator[bool]:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         sys.unraisablehook = previous_hook
+        _active_limits.remove(expired)

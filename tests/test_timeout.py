@@ -1,6 +1,7 @@
 """Time limits: child-process calls and the hard wall-clock limit of benchmark tasks."""
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from kansr.discover import discover
-from kansr.timeout import TimedOut, TimeLimitReached, call_with_timeout, hard_time_limit
+from kansr.timeout import TimedOut, TimeLimitReached, call_with_timeout, hard_time_limit, time_limit_reached
 
 
 def _sleep_then(value, seconds):
@@ -61,4 +62,35 @@ def test_discover_stopped_by_the_hard_limit_keeps_its_best_formula():
     y = X[:, 0] * np.sin(X[:, 1]) + np.exp(-X[:, 0] * X[:, 1])  # nothing finds this quickly
     with hard_time_limit(3.0):
         found = discover(X, y, time_budget=None)
+    assert found.interrupted and found.formula is not None
+
+
+def test_expired_limit_is_visible_to_callers_until_the_context_ends():
+    with hard_time_limit(0.05):
+        try:
+            time.sleep(1)
+        except TimeLimitReached:
+            pass  # absorbed, as fit() does to keep its model
+        assert time_limit_reached()
+    assert not time_limit_reached()
+
+
+def test_discover_stops_when_a_generator_absorbs_the_limit(monkeypatch):
+    disc = importlib.import_module("kansr.discover")  # the package re-exports the function under this name
+    ran = []
+
+    def absorbing(s):
+        ran.append("absorbing")
+        try:
+            time.sleep(5)
+        except TimeLimitReached:
+            pass  # e.g. fit() keeping its model
+
+    monkeypatch.setitem(disc._GENERATOR_FUNCS, "power_law", absorbing)
+    monkeypatch.setitem(disc._GENERATOR_FUNCS, "additive", lambda s: ran.append("additive"))
+    X = np.random.default_rng(0).uniform(0.5, 2, (100, 2))
+    began = time.perf_counter()
+    with hard_time_limit(1.0):
+        found = discover(X, X[:, 0] + X[:, 1], generators=("linear", "power_law", "additive"), time_budget=None)
+    assert ran == ["absorbing"] and time.perf_counter() - began < 4
     assert found.interrupted and found.formula is not None
