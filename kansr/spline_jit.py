@@ -1,4 +1,4 @@
-"""Compiled (numba) kernels for the spline part of a KAN layer.
+"""Compiled (numba) forward and backward passes of a numeric KAN layer.
 
 A layer's spline term is ``y[b, o] = sum_i sum_m B_m(x[b, i]) * C[i, j(b,i)+m, o]``
 where only the ``k + 1`` basis functions of the knot interval ``j`` that holds
@@ -6,9 +6,10 @@ where only the ``k + 1`` basis functions of the knot interval ``j`` that holds
 (and their indices) as ``(batch, n_in, k+1)`` arrays and then gather, multiply
 and reduce them in separate passes, each a full trip through memory and a
 dispatch through the framework.  Here one loop per sample finds the interval,
-evaluates the ``k + 1`` polynomials of :class:`~kansr.spline_kernel.SplineTable`
-and accumulates straight into the output, so a layer costs one pass over its
-inputs in both directions.
+evaluates the four cubic pieces (on a uniform grid the cardinal ones, elsewhere
+the polynomials of :class:`~kansr.spline_kernel.SplineTable`), adds the
+residual function and the bias, and accumulates straight into the output, so
+a layer costs one pass over its inputs in each direction.
 
 The backward kernel accumulates the coefficient gradient per block of samples
 (a fixed number of blocks, independent of the thread count) and the blocks are
@@ -41,7 +42,7 @@ _MAX_BLOCKS = 8
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 _kernels = None  # the module kansr._numba_layer, once loaded
 _thread_state = threading.local()
-# The kernels' constants (see kansr._numba_layer.CONSTANTS), in the data's dtype.
+# The kernels' constants, built in the data's dtype (see kansr._numba_layer).
 _CONSTANTS = (0.0, 1.0, 1.0 / 6.0, 2.0 / 3.0, 0.5, 1.5, 2.0)
 
 
@@ -91,11 +92,6 @@ def n_blocks(batch: int) -> int:
     while blocks < _MAX_BLOCKS and 2 * blocks * _BLOCK <= batch:
         blocks *= 2
     return blocks
-
-
-def _check_order(k: int) -> None:
-    if k != 3:
-        raise ValueError(f"the compiled kernels serve cubic splines (k=3) only, got k={k}")
 
 
 def _set_threads(threads: int, work: int) -> int:

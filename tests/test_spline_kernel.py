@@ -143,3 +143,20 @@ def test_compiled_kernels_match_tensor_code_and_ignore_thread_count(grid):
         [sys.executable, "-c", _THREAD_CHECK, grid], env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_layer_is_exact_at_the_knots_and_ends_of_the_grid(uniform, backend):
+    """Samples on every knot, just inside and just outside the extended grid."""
+    n_in, G, k, n_out = 2, 5, 3, 2
+    grid = _grid(n_in, G, k, uniform, seed=7)
+    table = build_table(grid, k)
+    tiny = 1e-9
+    cols = [torch.cat([g, g + tiny, g - tiny]) for g in grid]
+    x = torch.stack(cols, dim=1)
+    gen = torch.Generator().manual_seed(8)
+    coef = torch.randn(n_in, G + k, n_out, dtype=torch.float64, generator=gen)
+    ones = torch.ones(n_in, n_out, dtype=torch.float64)
+    y = fused_layer(x, coef, ones, ones * 0, torch.zeros(n_out, dtype=torch.float64), ones, table, "silu")
+    expected = bspline_basis_reference(x, grid, k).reshape(len(x), -1) @ coef.reshape(-1, n_out)
+    assert torch.allclose(y, expected, atol=1e-7)
