@@ -31,21 +31,15 @@ def _interval(xv, i, knots, n_int):
     return lo
 
 
-@njit(inline="always", cache=True)
-def _base(xv, code, K):
-    """Residual function ``b(x)`` (codes in ``BASE_CODES``)."""
-    if code == 2:
-        return xv / (K[1] + np.exp(-xv))
-    if code == 1:
-        return xv
-    if code == 3:
-        return math.tanh(xv)
-    return K[0] * xv
-
-
+# ``consts`` (``K`` in the helpers) holds the numbers the kernels need in the
+# data's dtype, so that float32 data is computed in float32 (a Python float
+# literal promotes every expression it touches to float64):
+# 0, 1, 1/6, 2/3, 1/2, 3/2, 2 (built by ``kansr.spline_jit.table_arrays``).
 @njit(inline="always", cache=True)
 def _base_and_grad(xv, code, K):
-    """``b(x)`` and ``b'(x)`` (one exponential for SiLU)."""
+    """Residual function ``b(x)`` and ``b'(x)`` (codes in ``BASE_CODES``; one
+    exponential for SiLU).  The forward kernel uses ``b`` only; the unused
+    derivative is dead code there once inlined."""
     if code == 2:
         sig = K[1] / (K[1] + np.exp(-xv))
         return xv * sig, sig * (K[1] + xv * (K[1] - sig))
@@ -77,12 +71,6 @@ def _derivs3(rows, r, s):
     d2 = (rows[r, 28] * s + rows[r, 24]) * s + rows[r, 20]
     d3 = (rows[r, 29] * s + rows[r, 25]) * s + rows[r, 21]
     return d0, d1, d2, d3
-
-
-# ``consts`` (``K`` in the helpers) holds the numbers the kernels need in the
-# data's dtype, so that float32 data is computed in float32 (a Python float
-# literal promotes every expression it touches to float64):
-# 0, 1, 1/6, 2/3, 1/2, 3/2, 2 (built by ``kansr.spline_jit.table_arrays``).
 
 
 # Coefficient arrays carry _PAD zero rows on both sides of the basis axis, so
@@ -170,7 +158,7 @@ def _forward_impl(
                     for o in range(n_out):
                         out[b, o] = xv
                     continue
-                bv = _base(xv, code, consts)
+                bv = _base_and_grad(xv, code, consts)[0]
                 for o in range(n_out):
                     out[b, o] += bv * w_b[i, o]
                 q, sv, r = _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, consts)
