@@ -317,6 +317,9 @@ def _kan_formulas(s: _Search, width, target: np.ndarray, steps: int, lamb: float
     limit = None if s.budget.seconds is None else max(s.budget.left() - 2.0, 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # Nothing is learned yet: place every layer's knots on the samples (free),
+        # so that the tolerance-bounded updates during training only refine them.
+        model.update_grid(s.X, tolerance=None)
         runs = [fit(model, s.X, target, steps=steps, lamb=lamb, progress=False, seed=seed, time_limit=limit)]
         if prune_model and not runs[0].interrupted:
             model = prune(model, s.X, node_threshold=0.03, edge_threshold=0.03)

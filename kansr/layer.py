@@ -188,8 +188,8 @@ class KANLayer(nn.Module):
             else:
                 self.coef.copy_(new_coef)
 
-    def update_grid(self, x: torch.Tensor, grid_eps: float = 0.02, margin: float = 0.0) -> None:
-        """Re-place knots from samples: ``grid_eps`` uniform + ``1-grid_eps`` quantile.
+    def grid_targets(self, x: torch.Tensor, grid_eps: float = 0.02, margin: float = 0.0) -> torch.Tensor:
+        """Core knots placed from samples: ``grid_eps`` uniform + ``1-grid_eps`` quantile.
 
         Parameters
         ----------
@@ -199,9 +199,12 @@ class KANLayer(nn.Module):
             Weight of the uniform grid (1 = uniform, 0 = pure quantiles).
         margin : float
             Fraction of the data range added on both sides of the domain.
+
+        Returns
+        -------
+        Tensor, shape (n_in, G + 1)
         """
-        x = x.detach()
-        xs = torch.sort(x, dim=0).values  # (batch, in)
+        xs = torch.sort(x.detach(), dim=0).values  # (batch, in)
         n = xs.shape[0]
         idx = torch.linspace(0, n - 1, self.G + 1).round().long()
         adaptive = xs[idx].t()  # (in, G+1)
@@ -220,8 +223,85 @@ class KANLayer(nn.Module):
         # At least 1 % uniform: knots stay distinct when a column repeats values
         # (discrete or constant inputs), so no interval is empty.
         eps = max(float(grid_eps), 1e-2)
-        core = eps * uniform + (1 - eps) * adaptive
-        self._set_grid_preserving(x, extend_grid(core, self.k))
+        return eps * uniform + (1 - eps) * adaptive
+
+    def update_grid(
+        self,
+        x: torch.Tensor,
+        grid_eps: float = 0.02,
+        margin: float = 0.0,
+        tolerance: float | None = None,
+        min_step: float = 2.0**-8,
+    ) -> torch.Tensor:
+        """Move the knots towards :meth:`grid_targets` and refit every spline.
+
+        A spline on the moved knots can only approximate the old one (same
+        number of coefficients), so with a ``tolerance`` each input's knots go
+        a fraction ``t`` of the way, the first of a decreasing sequence from 1
+        (each try shrinks ``t`` by at least half, by the measured overshoot)
+        down to ``min_step`` (else 0, the old knots), whose least-squares refit
+        changes every edge from that input by at most
+        ``tolerance * rms(layer output) / sqrt(n_in)`` (RMS over ``x``).
+        Repeated updates keep moving the knots as the functions allow.
+
+        Parameters
+        ----------
+        x : Tensor, shape (batch, n_in)
+            Inputs this layer sees.
+        grid_eps, margin : float
+            See :meth:`grid_targets`.
+        tolerance : float, optional
+            Largest relative change allowed; ``None`` moves all knots to their
+            targets whatever the refit error.
+        min_step : float
+            Smallest fraction tried before keeping an input's knots.
+
+        Returns
+        -------
+        Tensor, shape (n_in,)
+            The fraction of the way each input's knots moved.
+        """
+        x = x.detach()
+        k = self.k
+        target = self.grid_targets(x, grid_eps, margin).to(self.grid.dtype)
+        if tolerance is None:
+            self._set_grid_preserving(x, extend_grid(target, k))
+            return torch.ones(self.n_in, dtype=torch.float64)
+        with torch.no_grad():
+            xd = x.double()
+            curve = torch.einsum("bik,iko->bio", bspline_basis(xd, self.grid.double(), k), self.coef.double())
+            keep = self.numeric_mask() if bool(self._symbolic_plan()) else self.mask
+            weight = (self.scale_sp * keep).double().abs()  # (in, out): what a spline error costs
+            out_rms = self(x).double().square().mean().sqrt().clamp_min(1e-300)
+            budget = float(tolerance) * out_rms / self.n_in**0.5
+            core = self.grid[:, k : k + self.G + 1]
+            new_core, new_coef = core.clone(), self.coef.detach().clone()
+            moved = torch.zeros(self.n_in, dtype=torch.float64)
+            step = torch.ones(self.n_in, dtype=torch.float64)
+            pending = torch.ones(self.n_in, dtype=torch.bool)
+            while bool(pending.any()):
+                rows = pending.nonzero().squeeze(1)
+                t = step[rows].to(core.dtype).unsqueeze(1)
+                cand = core[rows] + t * (target[rows] - core[rows])
+                cand_grid = extend_grid(cand, k)
+                coef = curve_to_coef(xd[:, rows], curve[:, rows], cand_grid, k)
+                refit = torch.einsum("bik,iko->bio", bspline_basis(xd[:, rows], cand_grid.double(), k), coef)
+                err = (refit - curve[:, rows]).square().mean(0).sqrt() * weight[rows]  # (rows, out)
+                ratio = (err / budget).amax(1)
+                ok = ratio <= 1
+                done = rows[ok]
+                new_core[done] = cand[ok]
+                new_coef[done] = coef[ok].to(new_coef.dtype)
+                moved[done] = step[done]
+                pending[done] = False
+                # The refit error grows about linearly with a small knot shift:
+                # aim below the budget, at least halving and at most 64-fold less.
+                shrink = (0.8 / ratio[~ok]).clamp(1 / 64, 0.5)
+                step[rows[~ok]] *= shrink
+                pending &= step >= min_step
+            self.grid = extend_grid(new_core, k).to(self.grid.dtype)
+            self.coef.copy_(new_coef)
+        return moved
 
     def refine(self, G_new: int, x: torch.Tensor | None = None, n_points: int | None = None) -> None:
         """Grid extension: move every edge's spline onto ``G_new`` intervals.

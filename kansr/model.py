@@ -11,7 +11,7 @@ from torch import nn
 from .init import initialize_layer
 from .layer import KANLayer
 
-__all__ = ["KAN", "Activations", "parse_width"]
+__all__ = ["KAN", "Activations", "GridUpdate", "parse_width"]
 
 
 def parse_width(width: Sequence) -> list[tuple[int, int]]:
@@ -61,6 +61,28 @@ class Activations:
     edges: list[torch.Tensor] = field(default_factory=list)
     subnodes: list[torch.Tensor] = field(default_factory=list)
     output: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class GridUpdate:
+    """What :meth:`KAN.update_grid` did.
+
+    Attributes
+    ----------
+    relative_change : float
+        ``rms(after - before) / rms(before)`` of the model output on the samples.
+    knot_step : Tensor (total inputs over all layers,)
+        Fraction of the way to its target each input's knots moved (layer by layer).
+    """
+
+    relative_change: float
+    knot_step: torch.Tensor
+
+
+def _relative_change(before: torch.Tensor, after: torch.Tensor) -> float:
+    """RMS of the change relative to the RMS of ``before``."""
+    before, after = before.double(), after.double()
+    return float(((after - before).square().mean() / before.square().mean().clamp_min(1e-300)).sqrt())
 
 
 class KAN(nn.Module):
@@ -267,17 +289,61 @@ class KAN(nn.Module):
         return seen
 
     # ------------------------------------------------------------------ grids
-    def update_grid(self, x, grid_eps: float = 0.02, margin: float = 0.0) -> None:
+    def update_grid(
+        self,
+        x,
+        grid_eps: float = 0.02,
+        margin: float = 0.0,
+        tolerance: float | None = 1e-4,
+    ) -> GridUpdate:
         """Re-place every layer's knots from the samples ``x``, preserving the functions.
 
-        Layers are updated front to back, each from the inputs it sees.
+        Layers are updated front to back, each from the inputs it sees.  The
+        knots move towards a mix of sample quantiles and a uniform grid
+        (:meth:`KANLayer.grid_targets`), and the splines are refitted by least
+        squares.  Same-size knots cannot reproduce a spline exactly, so with a
+        ``tolerance`` every input's knots move only as far as keeps the
+        model's output on ``x`` within that relative RMS change; an update that
+        still overshoots (errors compounding through the layers) is undone and
+        retried with a ten-fold tighter per-layer budget, and after three
+        retries the grid is kept.
+
+        Parameters
+        ----------
+        x : array or Tensor, shape (n_samples, n_inputs)
+        grid_eps : float
+            Weight of the uniform knots (1 = uniform, 0 = pure quantiles).
+        margin : float
+            Fraction of each input's range added on both sides of its domain.
+        tolerance : float, optional
+            Largest relative RMS change of the output,
+            ``rms(after - before) / rms(before)``.  ``None`` moves every knot
+            to its target whatever the change.
+
+        Returns
+        -------
+        GridUpdate
+            The relative change measured and how far the knots moved.
         """
         x = self.as_tensor(x)
         with torch.no_grad():
-            h = (x - self.input_shift) / self.input_scale
-            for l, layer in enumerate(self.layers):
-                layer.update_grid(h, grid_eps=grid_eps, margin=margin)
-                h = self._combine(l, layer(h))
+            before = self(x)
+            saved = [(layer.grid, layer.coef.detach().clone()) for layer in self.layers]
+            layer_tolerance = None if tolerance is None else float(tolerance) / len(self.layers)
+            for _attempt in range(4):
+                h = (x - self.input_shift) / self.input_scale
+                moved = []
+                for l, layer in enumerate(self.layers):
+                    moved.append(layer.update_grid(h, grid_eps=grid_eps, margin=margin, tolerance=layer_tolerance))
+                    h = self._combine(l, layer(h))
+                change = _relative_change(before, self(x))
+                if tolerance is None or change <= tolerance:
+                    return GridUpdate(change, torch.cat(moved))
+                for layer, (grid, coef) in zip(self.layers, saved):
+                    layer.grid = grid
+                    layer.coef.copy_(coef)
+                layer_tolerance /= 10
+            return GridUpdate(0.0, torch.zeros(sum(layer.n_in for layer in self.layers), dtype=torch.float64))
 
     def refine(self, grid: int, x=None) -> "KAN":
         """Grid extension: move every spline onto ``grid`` intervals (in place).

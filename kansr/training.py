@@ -207,6 +207,7 @@ def fit(
     grid_update_every: int = 10,
     stop_grid_update_step: int = 50,
     grid_eps: float = 0.02,
+    grid_tolerance: float | None = 1e-4,
     X_val=None,
     y_val=None,
     val_fraction: float = 0.0,
@@ -240,6 +241,13 @@ def fit(
         steps until ``stop_grid_update_step``.
     grid_eps : float
         Uniform share of the updated grid (rest: quantiles).
+    grid_tolerance : float, optional
+        Largest relative RMS change of the output a grid update may cause
+        (see :meth:`KAN.update_grid`): knots then move only as far as the
+        learned functions allow.  ``None`` moves them all the way to the
+        samples' quantiles.  An untrained model has nothing to preserve:
+        ``model.update_grid(X, tolerance=None)`` before ``fit`` places its
+        knots on the data (:func:`kansr.discover` does so).
     X_val, y_val : array-like, optional
         Validation data; otherwise ``val_fraction`` of (X, y) is held out.
     early_stopping : int, optional
@@ -319,12 +327,15 @@ def fit(
     try:
         for step in bar:
             if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
-                with torch.no_grad():
-                    before = model(Xt)
-                    model.update_grid(Xt, grid_eps=grid_eps)
-                    jump = float(torch.sqrt(((model(Xt) - before) ** 2).mean() / (before**2).mean().clamp_min(1e-30)))
-                # The relative RMS change of the output shows how much the update moved the function.
-                history.events.append({"step": step, "kind": "grid_update", "relative_change": jump})
+                update = model.update_grid(Xt, grid_eps=grid_eps, tolerance=grid_tolerance)
+                history.events.append(
+                    {
+                        "step": step,
+                        "kind": "grid_update",
+                        "relative_change": update.relative_change,
+                        "knot_step": float(update.knot_step.mean()),
+                    }
+                )
                 if optimizer == "lbfgs":  # its curvature history no longer matches
                     opt = make_optimizer(optimizer, model.parameters(), opt.param_groups[0]["lr"])
             if batch_size is not None and batch_size < n:

@@ -44,14 +44,60 @@ def _trained(rng):
 def test_grid_update_follows_the_samples_and_is_idempotent(rng):
     model, X = _trained(rng)
     X = 0.7 * X + 0.1  # move the data off the initial grid so the knots really move
-    model.update_grid(X)
+    model.update_grid(X, tolerance=None)
     core = model.layers[0].grid[:, 3:-3].numpy()
     assert np.allclose(core[:, 0], X.min(0), atol=1e-3) and np.allclose(core[:, -1], X.max(0), atol=1e-3)
     assert np.allclose(core[0, 1], np.quantile(X[:, 0], 0.2), atol=0.05)  # G=5: knots at quantiles
     # A second update from the same samples keeps the knots, hence the function.
     before = model.predict(X)
-    model.update_grid(X)
+    model.update_grid(X, tolerance=None)
     assert np.max(np.abs(model.predict(X) - before)) / np.sqrt(np.mean(before**2)) < 1e-6
+
+
+@pytest.mark.parametrize("grid", [5, 10])
+@pytest.mark.parametrize("trained", [False, True])
+def test_grid_update_changes_the_output_by_at_most_the_tolerance(rng, grid, trained):
+    X = rng.uniform(-1, 1, (1000, 2))
+    y = np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2)
+    model = KAN([2, 5, 1], grid=grid, seed=0, dtype=torch.float64)
+    if trained:
+        fit(model, X, y, steps=20, update_grid=False, progress=False)
+    before = model.predict(X)
+    free = model.copy().update_grid(X, tolerance=None)
+    assert free.relative_change > 1e-3  # moving all the way would break the bar
+    update = model.update_grid(X)
+    change = np.sqrt(np.mean((model.predict(X) - before) ** 2) / np.mean(before**2))
+    assert change <= 1e-4
+    assert update.relative_change == pytest.approx(change, rel=1e-6, abs=1e-12)
+    assert update.knot_step.shape == (2 + 5,)
+
+
+def test_grid_update_moves_knots_as_far_as_the_tolerance_allows(rng):
+    model, X = _trained(rng)
+    X = 0.9 * X  # quantile targets differ from the uniform initial knots
+    old = model.layers[0].grid.clone()
+    steps = [model.update_grid(X, tolerance=1e-2).knot_step for _ in range(3)]
+    assert float(steps[0][:2].max()) > 0  # the input knots moved
+    assert not torch.equal(model.layers[0].grid, old)
+    assert all(((s >= 0) & (s <= 1)).all() for s in steps)
+
+
+def test_failed_grid_update_restores_the_model_exactly(rng, monkeypatch):
+    from kansr.layer import KANLayer
+
+    model, X = _trained(rng)
+    before = model.predict(X)
+    grids = [layer.grid.clone() for layer in model.layers]
+    real = KANLayer.update_grid
+
+    def reckless(self, x, grid_eps=0.02, margin=0.0, tolerance=None, min_step=2.0**-8):
+        return real(self, x * 1.3, grid_eps, margin, None)  # ignores its budget
+
+    monkeypatch.setattr(KANLayer, "update_grid", reckless)
+    update = model.update_grid(X)
+    assert update.relative_change == 0.0 and float(update.knot_step.max()) == 0.0
+    assert np.array_equal(model.predict(X), before)
+    assert all(torch.equal(layer.grid, g) for layer, g in zip(model.layers, grids))
 
 
 def test_grid_extension_preserves_outputs(rng):
