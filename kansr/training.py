@@ -18,6 +18,7 @@ import torch
 
 from .allocator import tune_allocator
 from .model import KAN, Activations
+from .optim import LeanAdam, lean_adam_supported
 
 __all__ = [
     "fit", "fit_with_extension", "make_optimizer", "History", "regularization", "check_finite_xy", "NumericalWarning",
@@ -162,8 +163,8 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     -------
     torch.optim.Optimizer
         LBFGS with a strong-Wolfe line search (20 inner iterations, history 10),
-        or Adam with its fused single-kernel update (multi-tensor update where
-        this torch has no fused CPU Adam).
+        or Adam: :class:`kansr.optim.LeanAdam` (torch's fused update kernel,
+        less overhead per step) on CPU, else torch's fused or multi-tensor Adam.
     """
     if name == "lbfgs":
         return torch.optim.LBFGS(
@@ -171,6 +172,8 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
             tolerance_grad=1e-32, tolerance_change=1e-32,
         )
     params = [p for p in params if p.requires_grad]
+    if lean_adam_supported(params):
+        return LeanAdam(params, lr=lr)
     try:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, TypeError):  # no fused Adam for this device/dtype/torch
