@@ -77,6 +77,8 @@ def _derivs3(rows, r, s):
 # that slot m of interval j is row j + m on a uniform grid (no clamping at the
 # ends of the grid: bases that do not exist read zeros).
 _PAD = 3
+# Interval slot the forward pass saves for a NaN input (-1 means outside the grid).
+_NAN_SLOT = -2
 
 
 @njit(inline="always", cache=True)
@@ -141,7 +143,7 @@ def _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, K
 
 def _forward_impl(
     x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, bias, code,
-    out, blocks,
+    out, blocks, save, saved_q, saved_r, saved_s, saved_b, saved_db,
 ):
     batch, n_in = x.shape
     n_out = coef.shape[2]
@@ -157,11 +159,19 @@ def _forward_impl(
                 if math.isnan(xv):  # NaN in, NaN out (the training guard relies on it)
                     for o in range(n_out):
                         out[b, o] = xv
+                    if save:
+                        saved_q[b, i] = _NAN_SLOT
                     continue
-                bv = _base_and_grad(xv, code, consts)[0]
+                bv, bd = _base_and_grad(xv, code, consts)
                 for o in range(n_out):
                     out[b, o] += bv * w_b[i, o]
                 q, sv, r = _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, consts)
+                if save:  # what the backward pass needs, so it skips b(x) and the interval search
+                    saved_q[b, i] = q
+                    saved_r[b, i] = r
+                    saved_s[b, i] = sv
+                    saved_b[b, i] = bv
+                    saved_db[b, i] = bd
                 if q < 0:
                     continue
                 if r < 0:
@@ -176,12 +186,11 @@ def _forward_impl(
 
 
 def _backward_impl(
-    x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, code,
+    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, consts, coef, scale_sp, scale_base, keep,
     grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
 ):
     batch, n_in = x.shape
     n_basis, n_out = coef.shape[1], coef.shape[2]
-    n_int = knots.shape[1] - 1
     coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
     # Per-block partial sums, added in block order below: the result does
     # not depend on how blocks are spread over threads.
@@ -197,19 +206,20 @@ def _backward_impl(
             for o in range(n_out):
                 acc_bias[o] += grad_y[b, o]
             for i in range(n_in):
-                xv = x[b, i]
-                if math.isnan(xv):
+                q = saved_q[b, i]
+                if q == _NAN_SLOT:
                     if need_x:
-                        grad_x[b, i] = xv
+                        grad_x[b, i] = x[b, i]
                     continue
-                bv, bd = _base_and_grad(xv, code, consts)
+                bv = saved_b[b, i]
                 gx = consts[0]
                 for o in range(n_out):
                     acc_base[i, o] += bv * grad_y[b, o]
                     gx += w_b[i, o] * grad_y[b, o]
-                gx *= bd
-                q, sv, r = _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, consts)
+                gx *= saved_db[b, i]
                 if q >= 0:
+                    sv = saved_s[b, i]
+                    r = saved_r[b, i]
                     d0 = d1 = d2 = d3 = consts[0]
                     if r < 0:
                         v0, v1, v2, v3 = _cardinal3(sv, consts)

@@ -11,6 +11,11 @@ the polynomials of :class:`~kansr.spline_kernel.SplineTable`), adds the
 residual function and the bias, and accumulates straight into the output, so
 a layer costs one pass over its inputs in each direction.
 
+When a backward pass will follow, the forward kernel also saves, per sample
+and input, the interval, the local variable, ``b(x)`` and ``b'(x)``: the
+backward kernel then needs no exponential and no interval search (1.05x to
+1.3x per layer, forward and backward together).
+
 The backward kernel accumulates the coefficient gradient per block of samples
 (a fixed number of blocks, independent of the thread count) and the blocks are
 summed in order, so results are reproducible on any number of threads.
@@ -106,25 +111,34 @@ def _set_threads(threads: int, work: int) -> int:
     return threads
 
 
-def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, threads):
+def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, threads, save=False):
     """A whole numeric layer, ``(batch, n_out)``; arrays are numpy, ``table`` from :func:`table_arrays`.
 
     ``bias + b(x) @ (scale_base*keep) + basis(x) @ (coef * scale_sp*keep)``
     with ``coef`` of shape ``(n_in, n_basis, n_out)`` and ``code`` selecting
     ``b`` (see ``BASE_CODES``).
+
+    Returns ``(out, saved)``: with ``save``, ``saved`` holds per sample and
+    input the interval slot, table row, local variable, ``b(x)`` and
+    ``b'(x)`` for :func:`layer_backward`; otherwise it is None.
     """
-    batch = x.shape[0]
-    out = np.empty((batch, coef.shape[2]), dtype=coef.dtype)
+    batch, n_in = x.shape
+    dtype = coef.dtype
+    out = np.empty((batch, coef.shape[2]), dtype=dtype)
+    shape = (batch, n_in) if save else (0, 0)
+    saved = (np.empty(shape, np.int32), np.empty(shape, np.int32), np.empty(shape, dtype),
+             np.empty(shape, dtype), np.empty(shape, dtype))
     kernels = _load()
-    threads = _set_threads(threads, batch * x.shape[1] * coef.shape[2])
+    threads = _set_threads(threads, batch * n_in * coef.shape[2])
     blocks = 1 if threads == 1 else max(1, min(threads, batch // 64))
-    kernels.forward_kernel(x, *table, coef, scale_sp, scale_base, keep, bias, code, out, blocks)
-    return out
+    kernels.forward_kernel(x, *table, coef, scale_sp, scale_base, keep, bias, code, out, blocks, save, *saved)
+    return out, (saved if save else None)
 
 
-def layer_backward(table, x, coef, scale_sp, scale_base, keep, code, grad_y, need_x, threads):
+def layer_backward(table, x, saved, coef, scale_sp, scale_base, keep, grad_y, need_x, threads):
     """Gradients of :func:`layer_forward` with respect to
-    ``x`` (None unless ``need_x``), ``coef``, ``scale_sp``, ``scale_base`` and ``bias``."""
+    ``x`` (None unless ``need_x``), ``coef``, ``scale_sp``, ``scale_base`` and ``bias``;
+    ``saved`` is what the forward pass saved for these inputs."""
     batch, n_in = x.shape
     dtype = coef.dtype
     grads = (
@@ -136,7 +150,8 @@ def layer_backward(table, x, coef, scale_sp, scale_base, keep, code, grad_y, nee
     )
     kernels = _load()
     _set_threads(threads, batch * n_in * coef.shape[2])
+    _knots, _uniform, _origin, inv_step, rows, _start, consts = table
     kernels.backward_kernel(
-        x, *table, coef, scale_sp, scale_base, keep, code, grad_y, need_x, n_blocks(batch), *grads
+        x, *saved, inv_step, rows, consts, coef, scale_sp, scale_base, keep, grad_y, need_x, n_blocks(batch), *grads
     )
     return (grads[0] if need_x else None,) + grads[1:]

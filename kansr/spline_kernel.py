@@ -435,17 +435,17 @@ class _JitLayer(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, coef, scale_sp, scale_base, bias, keep, table, base_name):  # type: ignore[override]
+    def forward(ctx, x, coef, scale_sp, scale_base, bias, keep, table, base_name, save):  # type: ignore[override]
         arrays = table.jit_arrays
         if arrays is None:
             arrays = spline_jit.table_arrays(table)
             object.__setattr__(table, "jit_arrays", arrays)  # built once per table
         params = [t.detach().contiguous() for t in (x, coef, scale_sp, scale_base, keep)]
         code = spline_jit.BASE_CODES[base_name]
-        y = spline_jit.layer_forward(
-            arrays, *(t.numpy() for t in params), bias.detach().contiguous().numpy(), code, torch.get_num_threads()
+        y, ctx.per_sample = spline_jit.layer_forward(
+            arrays, *(t.numpy() for t in params), bias.detach().contiguous().numpy(), code,
+            torch.get_num_threads(), save,
         )
-        ctx.code = code
         ctx.arrays = arrays
         ctx.save_for_backward(*params)
         return torch.from_numpy(y)
@@ -453,12 +453,13 @@ class _JitLayer(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):  # type: ignore[override]
         need_x = bool(ctx.needs_input_grad[0])
+        x, *params = (t.numpy() for t in ctx.saved_tensors)
         grads = spline_jit.layer_backward(
-            ctx.arrays, *(t.numpy() for t in ctx.saved_tensors), ctx.code,
+            ctx.arrays, x, ctx.per_sample, *params,
             grad_y.detach().contiguous().numpy(), need_x, torch.get_num_threads(),
         )
         out = [None if g is None else torch.from_numpy(g) for g in grads]
-        return (*out, None, None, None)
+        return (*out, None, None, None, None)
 
 
 def fused_layer(
@@ -485,7 +486,9 @@ def fused_layer(
         Residual function, a key of ``BASE_VALUE``.
     """
     if _use_jit(x, coef, table, base_name):
-        return _JitLayer.apply(x, coef, scale_sp, scale_base, bias, keep, table, base_name)
+        # Whether a backward pass will follow: then the forward keeps per-sample values for it.
+        save = torch.is_grad_enabled() and any(t.requires_grad for t in (x, coef, scale_sp, scale_base, bias))
+        return _JitLayer.apply(x, coef, scale_sp, scale_base, bias, keep, table, base_name, save)
     return _FusedLayer.apply(x, coef, scale_sp, scale_base, bias, keep, table, base_name)
 
 
