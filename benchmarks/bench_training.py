@@ -5,7 +5,7 @@ Usage::
     PYTHONPATH=. .venv/bin/python benchmarks/bench_training.py [--quick]
         [--shapes 2-5-1:5,4-8-8-1:10,6-16-16-1:20] [--samples 1000,10000]
         [--threads 2] [--ops fwdbwd,adam,lbfgs,fit_adam,fit_lbfgs]
-        [--fit-steps S] [--repeats R] [--isolate | --only kansr|pykan | --no-pykan]
+        [--fit-steps S] [--repeats R] [--interleave | --only kansr|pykan | --no-pykan]
         [--no-same-init] [--profile] [--json OUT] [--strict]
 
 For every shape (``width:G``) and sample count it times, on float32 CPU
@@ -20,12 +20,14 @@ tensors shared by both libraries:
 ``fit_lbfgs``  ``pykan_model.fit(dataset, opt=...)`` for S steps, no grid
                updates, both evaluating a held-out set every step.
 
-Calls of the two libraries alternate within each repeat so that load from
-other processes hits both alike; the reported figure is the median (the
-minimum is printed as a ratio and kept in the JSON output).  ``--isolate``
-instead times each library in its own child process, which avoids the two
-sharing one allocator and thread pool (see benchmarks/README.md).  pykan
-(``import kan``) is optional: without it only kansr is timed.
+Each library is timed in its own child process, kansr first, then pykan,
+in the same run; the reported figure is the median (the minimum is printed
+as a ratio and kept in the JSON output).  ``--interleave`` instead alternates
+the two libraries' calls in one process, so that load from other processes
+hits both alike; that penalises the faster library, whose short step then
+always starts cold after the other's long one (``bench_gap.py`` measures
+this; see benchmarks/README.md).  pykan (``import kan``) is optional:
+without it only kansr is timed.
 """
 from __future__ import annotations
 
@@ -480,13 +482,19 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None, help="write all timings to this file")
     ap.add_argument("--strict", action="store_true", help="exit with status 1 when a project bar FAILs")
     ap.add_argument("--isolate", action="store_true",
-                    help="time each library in its own child process (no interleaving; see the README)")
+                    help="time each library in its own child process, one after the other (the default "
+                         "when pykan is installed; see the README)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="alternate the two libraries' calls in one process instead (see the README)")
     ap.add_argument("--only", choices=("kansr", "pykan"), default=None,
                     help="time one library only (pykan is still built for the shared initialisation)")
     raw_argv = list(sys.argv[1:] if argv is None else argv)
     args = ap.parse_args(raw_argv)
-    if args.isolate and (args.only or args.no_pykan):
-        ap.error("--isolate runs both libraries; drop --only/--no-pykan")
+    if args.isolate and (args.only or args.no_pykan or args.interleave):
+        ap.error("--isolate runs both libraries in turn; drop --only/--no-pykan/--interleave")
+    if args.interleave and (args.only or args.no_pykan):
+        ap.error("--interleave runs both libraries; drop --only/--no-pykan")
+    args.isolate = not (args.interleave or args.only or args.no_pykan)
 
     requested = [o.strip() for o in args.ops.split(",") if o.strip()]
     bad = [o for o in requested if o not in ALL_OPS]
@@ -543,7 +551,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     rows: list[dict] = []
     if args.isolate and pk is not None:
-        child_argv = [a for a in raw_argv if a != "--isolate"]
+        child_argv = [a for a in raw_argv if a not in ("--isolate", "--interleave")]
         if args.json:  # drop "--json OUT" / "--json=OUT"; the children write their own files
             i = next((j for j, a in enumerate(child_argv) if a == "--json"), None)
             child_argv = child_argv[:i] + child_argv[i + 2:] if i is not None else child_argv

@@ -41,6 +41,12 @@ BASE_CODES = {"zero": 0, "identity": 1, "silu": 2, "tanh": 3}
 # Below this much work per call (samples * inputs * outputs) one block on the
 # calling thread wins: waking the thread pool costs more than it saves.
 _PARALLEL_WORK = 4_000
+# A whole model below this much work per forward pass runs every kernel on the
+# calling thread: any use of the pool in a training step cost about 90 us
+# there, more than two threads save on small kernels (measured per step,
+# [2,5,1] n=1000, 15,000: 365 us on one thread vs 455 us; [2,5,1] n=3000,
+# 45,000: 547 us with the pool vs 597 us; benchmarks/README.md).
+_MODEL_PARALLEL_WORK = 40_000
 # Samples per block of the backward reduction (and an upper bound on blocks).
 _BLOCK = 128
 _MAX_BLOCKS = 8
@@ -99,16 +105,42 @@ def n_blocks(batch: int) -> int:
     return blocks
 
 
-def _set_threads(threads: int, work: int) -> int:
-    """Threads for a call of ``work`` (samples * inputs * outputs); returns the count."""
+class model_work:
+    """Context: the layers called inside belong to one model pass of ``work``
+    (samples * edges over all layers), which decides whether they use the pool."""
+
+    __slots__ = ("work", "previous")
+
+    def __init__(self, work: int) -> None:
+        self.work = work
+
+    def __enter__(self) -> None:
+        self.previous = getattr(_thread_state, "model_work", None)
+        _thread_state.model_work = self.work
+
+    def __exit__(self, *exc) -> None:
+        _thread_state.model_work = self.previous
+
+
+def threads_for(work: int, threads: int) -> int:
+    """Threads for a kernel call of ``work`` (samples * inputs * outputs), at most ``threads``."""
+    model = getattr(_thread_state, "model_work", None)
+    if work < _PARALLEL_WORK or (model is not None and model < _MODEL_PARALLEL_WORK):
+        return 1
+    _load()
     import numba
 
-    threads = 1 if work < _PARALLEL_WORK else max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
+    return max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def _set_threads(threads: int) -> None:
+    """Make numba's next parallel region use ``threads`` threads."""
+    import numba
+
     # numba's setting is per calling thread; skip the call when it would not change it.
     if getattr(_thread_state, "threads", None) != threads:
         numba.set_num_threads(threads)
         _thread_state.threads = threads
-    return threads
 
 
 def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, threads, save=False):
@@ -118,6 +150,7 @@ def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, thread
     with ``coef`` of shape ``(n_in, n_basis, n_out)`` and ``code`` selecting
     ``b`` (see ``BASE_CODES``).
 
+    ``threads`` is the count to run on, from :func:`threads_for`.
     Returns ``(out, saved)``: with ``save``, ``saved`` holds per sample and
     input the interval slot, table row, local variable, ``b(x)`` and
     ``b'(x)`` for :func:`layer_backward`; otherwise it is None.
@@ -129,9 +162,10 @@ def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, thread
     saved = (np.empty(shape, np.int32), np.empty(shape, np.int32), np.empty(shape, dtype),
              np.empty(shape, dtype), np.empty(shape, dtype))
     kernels = _load()
-    threads = _set_threads(threads, batch * n_in * coef.shape[2])
+    _set_threads(threads)
     blocks = 1 if threads == 1 else max(1, min(threads, batch // 64))
-    kernels.forward_kernel(x, *table, coef, scale_sp, scale_base, keep, bias, code, out, blocks, save, *saved)
+    kernel = kernels.forward1_kernel if coef.shape[2] == 1 else kernels.forward_kernel
+    kernel(x, *table, coef, scale_sp, scale_base, keep, bias, code, out, blocks, save, *saved)
     return out, (saved if save else None)
 
 
@@ -149,9 +183,8 @@ def layer_backward(table, x, saved, coef, scale_sp, scale_base, keep, grad_y, ne
         np.empty(coef.shape[2], dtype=dtype),
     )
     kernels = _load()
-    _set_threads(threads, batch * n_in * coef.shape[2])
+    _set_threads(threads)
     _knots, _uniform, _origin, inv_step, rows, _start, consts = table
-    kernels.backward_kernel(
-        x, *saved, inv_step, rows, consts, coef, scale_sp, scale_base, keep, grad_y, need_x, n_blocks(batch), *grads
-    )
+    kernel = kernels.backward1_kernel if coef.shape[2] == 1 else kernels.backward_kernel
+    kernel(x, *saved, inv_step, rows, consts, coef, scale_sp, scale_base, keep, grad_y, need_x, n_blocks(batch), *grads)
     return (grads[0] if need_x else None,) + grads[1:]

@@ -442,9 +442,9 @@ class _JitLayer(torch.autograd.Function):
             object.__setattr__(table, "jit_arrays", arrays)  # built once per table
         params = [t.detach().contiguous() for t in (x, coef, scale_sp, scale_base, keep)]
         code = spline_jit.BASE_CODES[base_name]
+        ctx.threads = spline_jit.threads_for(x.shape[0] * coef.shape[0] * coef.shape[2], torch.get_num_threads())
         y, ctx.per_sample = spline_jit.layer_forward(
-            arrays, *(t.numpy() for t in params), bias.detach().contiguous().numpy(), code,
-            torch.get_num_threads(), save,
+            arrays, *(t.numpy() for t in params), bias.detach().contiguous().numpy(), code, ctx.threads, save,
         )
         ctx.arrays = arrays
         ctx.save_for_backward(*params)
@@ -456,7 +456,7 @@ class _JitLayer(torch.autograd.Function):
         x, *params = (t.numpy() for t in ctx.saved_tensors)
         grads = spline_jit.layer_backward(
             ctx.arrays, x, ctx.per_sample, *params,
-            grad_y.detach().contiguous().numpy(), need_x, torch.get_num_threads(),
+            grad_y.detach().contiguous().numpy(), need_x, ctx.threads,
         )
         out = [None if g is None else torch.from_numpy(g) for g in grads]
         return (*out, None, None, None, None)

@@ -88,14 +88,18 @@ def test_fused_layer_values_and_gradients(n_out, uniform, base, k, backend):
     assert torch.autograd.gradcheck(layer, (x, coef, w_s, w_b, bias))
 
 
-def test_non_finite_input_gives_non_finite_output_not_an_error(backend):
+@pytest.mark.parametrize("n_out", [1, 3])
+def test_non_finite_input_gives_non_finite_output_not_an_error(backend, n_out):
     table = build_table(make_grid(2, 5, 3), 3)
-    x = torch.tensor([[0.1, float("nan")], [float("inf"), 0.2]])
-    coef = torch.ones(2, 8, 1)
-    ones = torch.ones(2, 1)
-    y = fused_layer(x, coef, ones, ones, torch.zeros(1), ones, table, "silu")
-    assert torch.isnan(y[0, 0])  # NaN propagates
-    assert y.shape == (2, 1)
+    x = torch.tensor([[0.1, float("nan")], [float("inf"), 0.2], [0.3, -0.4]], requires_grad=True)
+    coef = torch.ones(2, 8, n_out, requires_grad=True)
+    ones = torch.ones(2, n_out)
+    y = fused_layer(x, coef, ones, ones, torch.zeros(n_out), ones, table, "silu")
+    assert y.shape == (3, n_out)
+    assert torch.isnan(y[0]).all()  # NaN propagates
+    assert not torch.isfinite(y[1]).any()
+    y[2].sum().backward()  # the finite sample's own gradient stays finite
+    assert torch.isfinite(x.grad[2]).all()
 
 
 _THREAD_CHECK = """

@@ -1,0 +1,89 @@
+"""What other work between training steps costs kansr's next step.
+
+Usage::
+
+    python benchmarks/bench_gap.py [--gap-ms 2] [--steps 300]
+
+A benchmark that alternates kansr and pykan calls in one process puts a
+pykan step (about 2 ms on ``[2,5,1]``) before every kansr step.  This script
+times kansr's Adam step on ``[2,5,1]`` G=5 with 1,000 samples back to back
+(the baseline, measured in the same run) and after each kind of gap, and
+prints the ratio to the baseline.  On that model every kernel runs on the
+calling thread (``kansr.spline_jit`` keeps small models off the thread pool),
+so what the gap costs is a cold start: caches and branch predictors hold
+what ran in between.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kansr.model import KAN
+from kansr.training import make_optimizer
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--gap-ms", type=float, default=2.0, help="length of each gap (default 2 ms, a pykan step)")
+    ap.add_argument("--steps", type=int, default=300, help="timed steps per case (default 300)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(1000, 2, generator=gen) * 2 - 1
+    y = torch.sin(torch.pi * x[:, :1]) + x[:, 1:] ** 2
+    model = KAN([2, 5, 1], grid=5, seed=0)
+    opt = make_optimizer("adam", model.parameters(), 1e-3)
+
+    def step():
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+
+    gap = args.gap_ms / 1e3
+    a, b = torch.rand(300, 300), torch.rand(300, 300)
+
+    def torch_work():  # multi-threaded torch work for about the gap
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < gap:
+            a @ b
+
+    def python_spin():  # the CPU stays busy on this thread only
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < gap:
+            pass
+
+    cases = [("back to back", None), (f"after {args.gap_ms:g} ms asleep", lambda: time.sleep(gap)),
+             (f"after {args.gap_ms:g} ms of torch matmuls", torch_work),
+             (f"after {args.gap_ms:g} ms of Python busy loop", python_spin)]
+    for _ in range(50):
+        step()
+    medians = {}
+    # Cases take turns in rounds, so that drifts of machine speed hit all alike.
+    times: dict[str, list[float]] = {name: [] for name, _ in cases}
+    for _ in range(args.steps // 10):
+        for name, before in cases:
+            for _ in range(10):
+                if before is not None:
+                    before()
+                t0 = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t0)
+    for name, _ in cases:
+        medians[name] = statistics.median(times[name]) * 1e6
+    base = medians["back to back"]
+    print(f"kansr Adam step, [2,5,1] G=5 n=1000, {torch.get_num_threads()} threads, median of {args.steps // 10 * 10}")
+    for name, _ in cases:
+        print(f"  {name:36s} {medians[name]:7.0f} us   {medians[name] / base:5.2f}x back to back")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
