@@ -7,7 +7,8 @@ itself is about 10 us; the rest is gathering the state lists and counting
 steps per tensor.  :class:`LeanAdam` keeps those lists between steps and
 counts steps once per *cohort* of tensors that have received gradients
 together, and calls the same fused kernel, so its updates are bit-identical
-to torch's fused Adam (16 us per step on the same model).
+to torch's fused Adam (16 us per step on the same model).  Its ``zero_grad``
+skips torch's per-call profiling record (2 us instead of 7 us).
 """
 from __future__ import annotations
 
@@ -117,6 +118,20 @@ class LeanAdam(torch.optim.Optimizer):
             cohorts,
         )
         self._active = active
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients (to None by default), without torch's per-call profiling record."""
+        for p in self._params:
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                if p.grad.grad_fn is not None:
+                    p.grad.detach_()
+                else:
+                    p.grad.requires_grad_(False)
+                p.grad.zero_()
 
     @torch.no_grad()
     def step(self, closure=None):

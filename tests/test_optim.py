@@ -57,3 +57,16 @@ def test_lean_adam_state_round_trips():
 def test_fit_uses_lean_adam_on_cpu():
     model = KAN([2, 3, 1], seed=0)
     assert isinstance(make_optimizer("adam", model.parameters(), 1e-2), LeanAdam)
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_lean_adam_zero_grad(set_to_none):
+    params = [torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)]
+    opt = LeanAdam(params, lr=0.1)
+    (params[0].sum() * 2).backward()
+    opt.zero_grad(set_to_none=set_to_none)
+    if set_to_none:
+        assert params[0].grad is None
+    else:
+        assert torch.equal(params[0].grad, torch.zeros(3))
+    assert params[1].grad is None
