@@ -11,12 +11,14 @@ times kansr's Adam step on ``[2,5,1]`` G=5 with 1,000 samples back to back
 prints the ratio to the baseline.  On that model every kernel runs on the
 calling thread (``kansr.spline_jit`` keeps small models off the thread pool),
 so what the gap costs is a cold start: caches and branch predictors hold
-what ran in between.
+what ran in between.  A last case runs the steps back to back next to a
+busy process on the other core, to rule out shared core resources.
 """
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,9 +67,10 @@ def main(argv=None) -> int:
              (f"after {args.gap_ms:g} ms of Python busy loop", python_spin)]
     for _ in range(50):
         step()
-    medians = {}
     # Cases take turns in rounds, so that drifts of machine speed hit all alike.
     times: dict[str, list[float]] = {name: [] for name, _ in cases}
+    busy_name = "back to back, busy process on another core"
+    times[busy_name] = []
     for _ in range(args.steps // 10):
         for name, before in cases:
             for _ in range(10):
@@ -76,12 +79,23 @@ def main(argv=None) -> int:
                 t0 = time.perf_counter()
                 step()
                 times[name].append(time.perf_counter() - t0)
-    for name, _ in cases:
-        medians[name] = statistics.median(times[name]) * 1e6
+    # Does a neighbour on the other core slow the step (shared core resources)?
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        for _ in range(args.steps):
+            t0 = time.perf_counter()
+            step()
+            times[busy_name].append(time.perf_counter() - t0)
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+    cases.append((busy_name, None))
+    medians = {name: statistics.median(times[name]) * 1e6 for name, _ in cases}
     base = medians["back to back"]
     print(f"kansr Adam step, [2,5,1] G=5 n=1000, {torch.get_num_threads()} threads, median of {args.steps // 10 * 10}")
     for name, _ in cases:
-        print(f"  {name:36s} {medians[name]:7.0f} us   {medians[name] / base:5.2f}x back to back")
+        print(f"  {name:44s} {medians[name]:7.0f} us   {medians[name] / base:5.2f}x back to back")
     return 0
 
 

@@ -10,7 +10,6 @@ from torch import nn
 
 from .init import initialize_layer
 from .layer import KANLayer
-from .spline_jit import model_work
 
 __all__ = ["KAN", "Activations", "GridUpdate", "parse_width"]
 
@@ -242,11 +241,6 @@ class KAN(nn.Module):
             )
         return t
 
-    @property
-    def _edges_per_sample(self) -> int:
-        """Edges over all layers: the kernels' work per sample."""
-        return sum(layer.n_in * layer.n_out for layer in self.layers)
-
     def forward(self, x: torch.Tensor, return_activations: bool = False):
         """Evaluate the network.
 
@@ -264,16 +258,15 @@ class KAN(nn.Module):
         inputs_identity, outputs_identity = self._identity_normalization()
         h = x if inputs_identity else (x - self.input_shift) / self.input_scale
         acts = Activations() if return_activations else None
-        with model_work(x.shape[0] * self._edges_per_sample):  # small models keep the kernels on one thread
-            for l, layer in enumerate(self.layers):
-                if acts is not None:
-                    acts.inputs.append(h)
-                    sub, edges = layer(h, return_edges=True)
-                    acts.edges.append(edges)
-                    acts.subnodes.append(sub)
-                else:
-                    sub = layer(h)
-                h = self._combine(l, sub)
+        for l, layer in enumerate(self.layers):
+            if acts is not None:
+                acts.inputs.append(h)
+                sub, edges = layer(h, return_edges=True)
+                acts.edges.append(edges)
+                acts.subnodes.append(sub)
+            else:
+                sub = layer(h)
+            h = self._combine(l, sub)
         out = h if outputs_identity and acts is None else h * self.output_scale + self.output_shift
         if acts is not None:
             acts.output = out

@@ -41,12 +41,6 @@ BASE_CODES = {"zero": 0, "identity": 1, "silu": 2, "tanh": 3}
 # Below this much work per call (samples * inputs * outputs) one block on the
 # calling thread wins: waking the thread pool costs more than it saves.
 _PARALLEL_WORK = 4_000
-# A whole model below this much work per forward pass runs every kernel on the
-# calling thread: any use of the pool in a training step cost about 90 us
-# there, more than two threads save on small kernels (measured per step,
-# [2,5,1] n=1000, 15,000: 365 us on one thread vs 455 us; [2,5,1] n=3000,
-# 45,000: 547 us with the pool vs 597 us; benchmarks/README.md).
-_MODEL_PARALLEL_WORK = 40_000
 # Samples per block of the backward reduction (and an upper bound on blocks).
 _BLOCK = 128
 _MAX_BLOCKS = 8
@@ -105,27 +99,9 @@ def n_blocks(batch: int) -> int:
     return blocks
 
 
-class model_work:
-    """Context: the layers called inside belong to one model pass of ``work``
-    (samples * edges over all layers), which decides whether they use the pool."""
-
-    __slots__ = ("work", "previous")
-
-    def __init__(self, work: int) -> None:
-        self.work = work
-
-    def __enter__(self) -> None:
-        self.previous = getattr(_thread_state, "model_work", None)
-        _thread_state.model_work = self.work
-
-    def __exit__(self, *exc) -> None:
-        _thread_state.model_work = self.previous
-
-
 def threads_for(work: int, threads: int) -> int:
     """Threads for a kernel call of ``work`` (samples * inputs * outputs), at most ``threads``."""
-    model = getattr(_thread_state, "model_work", None)
-    if work < _PARALLEL_WORK or (model is not None and model < _MODEL_PARALLEL_WORK):
+    if work < _PARALLEL_WORK:
         return 1
     _load()
     import numba
