@@ -8,11 +8,10 @@ A benchmark that alternates kansr and pykan calls in one process puts a
 pykan step (about 2 ms on ``[2,5,1]``) before every kansr step.  This script
 times kansr's Adam step on ``[2,5,1]`` G=5 with 1,000 samples back to back
 (the baseline, measured in the same run) and after each kind of gap, and
-prints the ratio to the baseline.  On that model every kernel runs on the
-calling thread (``kansr.spline_jit`` keeps small models off the thread pool),
-so what the gap costs is a cold start: caches and branch predictors hold
-what ran in between.  A last case runs the steps back to back next to a
-busy process on the other core, to rule out shared core resources.
+prints the ratio to the baseline; then the same with every kernel on the
+calling thread, where no thread pool has to wake up after the gap.  A last
+case runs the steps back to back next to a busy process on the other core,
+to see whether a neighbour on the other core slows the step.
 """
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from kansr import spline_jit
 from kansr.model import KAN
 from kansr.training import make_optimizer
 
@@ -65,37 +65,45 @@ def main(argv=None) -> int:
     cases = [("back to back", None), (f"after {args.gap_ms:g} ms asleep", lambda: time.sleep(gap)),
              (f"after {args.gap_ms:g} ms of torch matmuls", torch_work),
              (f"after {args.gap_ms:g} ms of Python busy loop", python_spin)]
-    for _ in range(50):
-        step()
-    # Cases take turns in rounds, so that drifts of machine speed hit all alike.
-    times: dict[str, list[float]] = {name: [] for name, _ in cases}
     busy_name = "back to back, busy process on another core"
-    times[busy_name] = []
-    for _ in range(args.steps // 10):
-        for name, before in cases:
-            for _ in range(10):
-                if before is not None:
-                    before()
-                t0 = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - t0)
-    # Does a neighbour on the other core slow the step (shared core resources)?
-    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.3)
-        for _ in range(args.steps):
-            t0 = time.perf_counter()
-            step()
-            times[busy_name].append(time.perf_counter() - t0)
-    finally:
-        neighbour.kill()
-        neighbour.wait()
-    cases.append((busy_name, None))
-    medians = {name: statistics.median(times[name]) * 1e6 for name, _ in cases}
-    base = medians["back to back"]
+    default = spline_jit._PARALLEL_WORK
+    # With every kernel on the calling thread, no thread pool has to wake up.
+    policies = {"kernels on the thread pool (default)": default, "every kernel on the calling thread": 10**18}
     print(f"kansr Adam step, [2,5,1] G=5 n=1000, {torch.get_num_threads()} threads, median of {args.steps // 10 * 10}")
-    for name, _ in cases:
-        print(f"  {name:44s} {medians[name]:7.0f} us   {medians[name] / base:5.2f}x back to back")
+    try:
+        for policy, threshold in policies.items():
+            spline_jit._PARALLEL_WORK = threshold
+            for _ in range(50):
+                step()
+            # Cases take turns in rounds, so that drifts of machine speed hit all alike.
+            times: dict[str, list[float]] = {name: [] for name, _ in cases}
+            for _ in range(args.steps // 10):
+                for name, before in cases:
+                    for _ in range(10):
+                        if before is not None:
+                            before()
+                        t0 = time.perf_counter()
+                        step()
+                        times[name].append(time.perf_counter() - t0)
+            # Does a neighbour on the other core slow the step (shared core resources)?
+            times[busy_name] = []
+            neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                time.sleep(0.3)
+                for _ in range(args.steps):
+                    t0 = time.perf_counter()
+                    step()
+                    times[busy_name].append(time.perf_counter() - t0)
+            finally:
+                neighbour.kill()
+                neighbour.wait()
+            medians = {name: statistics.median(t) * 1e6 for name, t in times.items()}
+            base = medians["back to back"]
+            print(f" {policy}:")
+            for name, median in medians.items():
+                print(f"  {name:44s} {median:7.0f} us   {median / base:5.2f}x back to back")
+    finally:
+        spline_jit._PARALLEL_WORK = default
     return 0
 
 
