@@ -10,6 +10,7 @@ from torch import nn
 
 from .init import initialize_layer
 from .layer import KANLayer
+from .network_jit import network_forward
 
 __all__ = ["KAN", "Activations", "GridUpdate", "parse_width"]
 
@@ -257,6 +258,10 @@ class KAN(nn.Module):
         x = self.as_tensor(x)
         inputs_identity, outputs_identity = self._identity_normalization()
         h = x if inputs_identity else (x - self.input_shift) / self.input_scale
+        if not return_activations:
+            out = network_forward(self, h)  # one autograd node when the model is plain numeric
+            if out is not None:
+                return out if outputs_identity else out * self.output_scale + self.output_shift
         acts = Activations() if return_activations else None
         for l, layer in enumerate(self.layers):
             if acts is not None:

@@ -1,0 +1,168 @@
+"""A whole plain KAN as one autograd node on the compiled layer kernels.
+
+A small model's training step is mostly fixed cost: per layer, a Python
+call chain, an autograd ``Function``, a dozen tensor-to-array conversions
+and a node for the autograd engine.  When every layer is numeric (no
+symbolic edge, no multiplication node) with cubic splines on CPU, the model
+runs instead as one ``Function`` whose forward and backward call the layer
+kernels (:mod:`kansr.spline_jit`) in a loop, on array views of the
+parameters kept between calls.  The arithmetic is the per-layer path's, so
+the results are bit-identical to it.
+"""
+from __future__ import annotations
+
+import weakref
+
+import torch
+
+from . import spline_jit
+
+__all__ = ["network_forward"]
+
+
+class _LayerPlan:
+    """One layer's kernel inputs: its basis table and array views of its tensors."""
+
+    __slots__ = ("arrays", "code", "layer", "pointers", "table", "tensors", "views")
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.table = None
+        self.arrays = None
+        self.code = spline_jit.BASE_CODES[layer.base_fun_name]
+        self.tensors: tuple = ()
+        self.pointers: tuple = ()
+        self.views: tuple = ()
+
+    def refresh(self) -> None:
+        """Rebuild what changed since the last call (new grid, replaced or moved tensors)."""
+        layer = self.layer
+        table = layer._table()
+        if table is not self.table:
+            arrays = table.jit_arrays
+            if arrays is None:
+                arrays = spline_jit.table_arrays(table)
+                object.__setattr__(table, "jit_arrays", arrays)
+            self.table, self.arrays = table, arrays
+        tensors = (layer.coef, layer.scale_sp, layer.scale_base, layer.mask, layer.bias)
+        pointers = tuple(t.data_ptr() for t in tensors)
+        # Optimisers update in place, so the views usually stay valid; a new
+        # tensor or new storage (``param.data = ...``, a dtype change) renews them.
+        if pointers != self.pointers or any(t is not old for t, old in zip(tensors, self.tensors)):
+            self.tensors, self.pointers = tensors, pointers
+            self.views = tuple(t.detach().numpy() for t in tensors)
+
+
+def _state_key(layer) -> tuple:
+    """What the plan of ``layer`` depends on, read without ``nn.Module`` attribute lookups.
+
+    Identities stand for the tensors (the cached plan holds them, so they
+    stay unique), data pointers for their storage (``param.data = ...`` or a
+    dtype change moves it), version counters for in-place edits of the grid
+    and mask.  Parameter values change every step in place and are not part
+    of the key: the array views see them.
+    """
+    params, buffers = layer._parameters, layer._buffers
+    tensors = (params["coef"], params["scale_sp"], params["scale_base"], params["bias"], buffers["mask"])
+    grid = buffers["grid"]
+    return (
+        layer._symbolic_version, id(grid), grid._version, tensors[4]._version,
+        *(id(t) for t in tensors), *(t.data_ptr() for t in tensors),
+    )
+
+
+def _eligible(model, dtype: torch.dtype) -> bool:
+    """Whether every layer can run on the kernels for inputs of ``dtype``."""
+    for l, layer in enumerate(model.layers):
+        tensors = (layer.coef, layer.scale_sp, layer.scale_base, layer.bias, layer.mask)
+        if (
+            layer.k != 3
+            or model.widths[l + 1][1]
+            or layer.base_fun_name not in spline_jit.BASE_CODES
+            or layer.grid.dtype != dtype
+            or any(t.dtype != dtype or t.device.type != "cpu" or not t.is_contiguous() for t in tensors)
+            or layer._symbolic_plan()
+        ):
+            return False
+    return True
+
+
+# model -> (dtype, layer keys, plans or None); weak, so that it never keeps a model alive.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _plans(model, x: torch.Tensor) -> tuple[list[_LayerPlan], tuple] | None:
+    """The layer plans and the trainable tensors in ``_JitNetwork`` order when
+    ``model`` can run as one node on ``x``, else None."""
+    dtype = x.dtype
+    if x.device.type != "cpu" or x.dim() != 2 or dtype not in (torch.float32, torch.float64):
+        return None
+    if not spline_jit.available():
+        return None
+    layers = model.layers._modules.values()
+    keys = tuple(_state_key(layer) for layer in layers)
+    cached = _CACHE.get(model)
+    if cached is not None and cached[0] == dtype and cached[1] == keys:
+        return cached[2]
+    plans = None
+    if _eligible(model, dtype):
+        plans = [_LayerPlan(layer) for layer in layers]
+        for plan in plans:
+            plan.refresh()
+        params = tuple(t for plan in plans for t in (*plan.tensors[:3], plan.tensors[4]))  # coef, sp, base, bias
+        plans = (plans, params)
+    _CACHE[model] = (dtype, keys, plans)
+    return plans
+
+
+class _JitNetwork(torch.autograd.Function):
+    """Forward and backward of all layers, one kernel call per layer and direction."""
+
+    @staticmethod
+    def forward(ctx, x, plans, save, *params):  # type: ignore[override]
+        threads = torch.get_num_threads()
+        h = x.detach().contiguous().numpy()
+        inputs, per_sample, used = [], [], []
+        for plan in plans:
+            coef, scale_sp, scale_base, keep, bias = plan.views
+            n = spline_jit.threads_for(h.shape[0] * coef.shape[0] * coef.shape[2], threads)
+            y, saved = spline_jit.layer_forward(
+                plan.arrays, h, coef, scale_sp, scale_base, keep, bias, plan.code, n, save
+            )
+            inputs.append(h)
+            per_sample.append(saved)
+            used.append(n)
+            h = y
+        ctx.plans, ctx.inputs, ctx.per_sample, ctx.threads = plans, inputs, per_sample, used
+        # Saved so that autograd reports tensors modified in place before the backward pass.
+        ctx.save_for_backward(x, *params)
+        return torch.from_numpy(h)
+
+    @staticmethod
+    def backward(ctx, grad_y):  # type: ignore[override]
+        ctx.saved_tensors  # noqa: B018 - raises if an input changed since the forward pass
+        g = grad_y.detach().contiguous().numpy()
+        grads: list = []
+        for l in range(len(ctx.plans) - 1, -1, -1):
+            coef, scale_sp, scale_base, keep, _bias = ctx.plans[l].views
+            need_x = l > 0 or bool(ctx.needs_input_grad[0])
+            g_x, *g_params = spline_jit.layer_backward(
+                ctx.plans[l].arrays, ctx.inputs[l], ctx.per_sample[l], coef, scale_sp, scale_base, keep,
+                g, need_x, ctx.threads[l],
+            )
+            grads[:0] = [torch.from_numpy(a) for a in g_params]  # coef, scale_sp, scale_base, bias
+            g = g_x
+        grad_x = torch.from_numpy(g) if ctx.needs_input_grad[0] else None
+        return (grad_x, None, None, *grads)
+
+
+def network_forward(model, x: torch.Tensor) -> torch.Tensor | None:
+    """``model``'s layers applied to the normalised inputs ``x`` as one autograd
+    node, or None when the model needs the per-layer path (symbolic edges,
+    multiplication nodes, another spline order, non-CPU tensors, no numba)."""
+    found = _plans(model, x)
+    if found is None:
+        return None
+    plans, params = found
+    save = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
+    return _JitNetwork.apply(x, plans, save, *params)
