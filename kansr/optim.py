@@ -75,6 +75,12 @@ class LeanAdam(torch.optim.Optimizer):
         self._active: tuple[bool, ...] | None = None
         self._lists: tuple | None = None
 
+    def add_param_group(self, param_group: dict) -> None:
+        """Only the group given to the constructor: the step works on that list."""
+        if getattr(self, "_params", None) is not None:
+            raise ValueError("LeanAdam updates one parameter group; make a new optimiser for other tensors")
+        super().add_param_group(param_group)
+
     def load_state_dict(self, state_dict: dict) -> None:
         """Load moments and step counts saved by :meth:`state_dict` (each count stands alone)."""
         super().load_state_dict(state_dict)

@@ -70,3 +70,9 @@ def test_lean_adam_zero_grad(set_to_none):
     else:
         assert torch.equal(params[0].grad, torch.zeros(3))
     assert params[1].grad is None
+
+
+def test_lean_adam_refuses_a_second_parameter_group():
+    opt = LeanAdam([torch.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match="one parameter group"):
+        opt.add_param_group({"params": [torch.zeros(3, requires_grad=True)]})
