@@ -150,6 +150,18 @@ def _all_finite(model: KAN) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values())
 
 
+def _samples_leave_grids(model: KAN, X: torch.Tensor, slack: float = 0.05) -> bool:
+    """Whether some layer's inputs reach beyond its core grid by more than
+    ``slack`` of the grid's span (data in other units, or an untrained model)."""
+    for layer, h in zip(model.layers, model.layer_inputs(X)):
+        core = layer.grid[:, layer.k : layer.k + layer.G + 1]
+        lo, hi = core[:, 0], core[:, -1]
+        margin = slack * (hi - lo)
+        if bool(((h.min(0).values < lo - margin) | (h.max(0).values > hi + margin)).any()):
+            return True
+    return False
+
+
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     """The optimiser :func:`fit` uses.
 
@@ -248,9 +260,11 @@ def fit(
         Largest relative RMS change of the output a grid update may cause
         (see :meth:`KAN.update_grid`): knots then move only as far as the
         learned functions allow.  ``None`` moves them all the way to the
-        samples' quantiles.  An untrained model has nothing to preserve:
-        ``model.update_grid(X, tolerance=None)`` before ``fit`` places its
-        knots on the data (:func:`kansr.discover` does so).
+        samples' quantiles.  Exception: when the samples reach beyond some
+        layer's grid by more than 5 % of its span (data in other units, an
+        untrained model), the first update places the knots freely, since
+        nothing there can be preserved; its history event says
+        ``"free": True``.
     X_val, y_val : array-like, optional
         Validation data; otherwise ``val_fraction`` of (X, y) is held out.
     early_stopping : int, optional
@@ -330,13 +344,18 @@ def fit(
     try:
         for step in bar:
             if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
-                update = model.update_grid(Xt, grid_eps=grid_eps, tolerance=grid_tolerance)
+                # Samples beyond a layer's grid have no spline to preserve there, and
+                # knots held to the tolerance could never reach them: the first
+                # update of the fit then places the knots freely.
+                free = step == 0 and grid_tolerance is not None and _samples_leave_grids(model, Xt)
+                update = model.update_grid(Xt, grid_eps=grid_eps, tolerance=None if free else grid_tolerance)
                 history.events.append(
                     {
                         "step": step,
                         "kind": "grid_update",
                         "relative_change": update.relative_change,
                         "knot_step": float(update.knot_step.mean()),
+                        "free": free or grid_tolerance is None,
                     }
                 )
                 if optimizer == "lbfgs":  # its curvature history no longer matches
