@@ -21,36 +21,17 @@ __all__ = ["network_forward"]
 
 
 class _LayerPlan:
-    """One layer's kernel inputs: its basis table and array views of its tensors."""
+    """One layer's kernel inputs: its basis table arrays and array views of its
+    tensors (built when the layer's state key changes, see :func:`_state_key`)."""
 
-    __slots__ = ("arrays", "code", "layer", "pointers", "table", "tensors", "views")
+    __slots__ = ("arrays", "code", "tensors", "views")
 
     def __init__(self, layer) -> None:
-        self.layer = layer
-        self.table = None
-        self.arrays = None
+        self.arrays = spline_jit.table_arrays_cached(layer._table())
         self.code = spline_jit.BASE_CODES[layer.base_fun_name]
-        self.tensors: tuple = ()
-        self.pointers: tuple = ()
-        self.views: tuple = ()
-
-    def refresh(self) -> None:
-        """Rebuild what changed since the last call (new grid, replaced or moved tensors)."""
-        layer = self.layer
-        table = layer._table()
-        if table is not self.table:
-            arrays = table.jit_arrays
-            if arrays is None:
-                arrays = spline_jit.table_arrays(table)
-                object.__setattr__(table, "jit_arrays", arrays)
-            self.table, self.arrays = table, arrays
-        tensors = (layer.coef, layer.scale_sp, layer.scale_base, layer.mask, layer.bias)
-        pointers = tuple(t.data_ptr() for t in tensors)
-        # Optimisers update in place, so the views usually stay valid; a new
-        # tensor or new storage (``param.data = ...``, a dtype change) renews them.
-        if pointers != self.pointers or any(t is not old for t, old in zip(tensors, self.tensors)):
-            self.tensors, self.pointers = tensors, pointers
-            self.views = tuple(t.detach().numpy() for t in tensors)
+        # Kept alive here, so that the identities in the state key stay unique.
+        self.tensors = (layer.coef, layer.scale_sp, layer.scale_base, layer.mask, layer.bias)
+        self.views = tuple(t.detach().numpy() for t in self.tensors)
 
 
 def _state_key(layer) -> tuple:
@@ -107,8 +88,6 @@ def _plans(model, x: torch.Tensor) -> tuple[list[_LayerPlan], tuple] | None:
     plans = None
     if _eligible(model, dtype):
         plans = [_LayerPlan(layer) for layer in layers]
-        for plan in plans:
-            plan.refresh()
         params = tuple(t for plan in plans for t in (*plan.tensors[:3], plan.tensors[4]))  # coef, sp, base, bias
         plans = (plans, params)
     _CACHE[model] = (dtype, keys, plans)

@@ -33,7 +33,7 @@ import threading
 import numpy as np
 import torch
 
-__all__ = ["BASE_CODES", "available", "layer_backward", "layer_forward", "n_blocks", "table_arrays"]
+__all__ = ["BASE_CODES", "available", "layer_backward", "layer_forward", "n_blocks", "table_arrays", "table_arrays_cached", "threads_for"]
 
 # Residual functions the kernels evaluate themselves.
 BASE_CODES = {"zero": 0, "identity": 1, "silu": 2, "tanh": 3}
@@ -62,6 +62,15 @@ def table_arrays(table) -> tuple:
         origin_shift = inv_step = np.zeros(1, dtype=rows.dtype)
     consts = np.array(_CONSTANTS, dtype=rows.dtype)
     return (table.grid.numpy(), table.uniform, origin_shift, inv_step, rows, table.start.numpy(), consts)
+
+
+def table_arrays_cached(table) -> tuple:
+    """:func:`table_arrays`, built once per table and kept on it."""
+    arrays = table.jit_arrays
+    if arrays is None:
+        arrays = table_arrays(table)
+        object.__setattr__(table, "jit_arrays", arrays)  # a cache field of a frozen dataclass
+    return arrays
 
 
 def available() -> bool:

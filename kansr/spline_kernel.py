@@ -436,10 +436,7 @@ class _JitLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, coef, scale_sp, scale_base, bias, keep, table, base_name, save):  # type: ignore[override]
-        arrays = table.jit_arrays
-        if arrays is None:
-            arrays = spline_jit.table_arrays(table)
-            object.__setattr__(table, "jit_arrays", arrays)  # built once per table
+        arrays = spline_jit.table_arrays_cached(table)
         params = [t.detach().contiguous() for t in (x, coef, scale_sp, scale_base, keep)]
         code = spline_jit.BASE_CODES[base_name]
         ctx.threads = spline_jit.threads_for(x.shape[0] * coef.shape[0] * coef.shape[2], torch.get_num_threads())
