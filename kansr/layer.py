@@ -22,6 +22,11 @@ __all__ = ["KANLayer", "BASE_FUNCTIONS"]
 BASE_FUNCTIONS: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = BASE_VALUE
 
 
+def _spline_curves(x: torch.Tensor, grid: torch.Tensor, coef: torch.Tensor, k: int) -> torch.Tensor:
+    """Every edge's spline ``sum_m B_m(x_i) * coef[i, m, o]`` at the samples, (batch, n_in, n_out)."""
+    return torch.einsum("bik,iko->bio", bspline_basis(x, grid, k), coef)
+
+
 class KANLayer(nn.Module):
     """A fully connected KAN layer with ``n_in * n_out`` learnable edges.
 
@@ -75,6 +80,11 @@ class KANLayer(nn.Module):
     @property
     def base_fun(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return BASE_FUNCTIONS[self.base_fun_name]
+
+    @property
+    def core_grid(self) -> torch.Tensor:
+        """The knots that span each input's domain, shape (n_in, G + 1) (a view of ``grid``)."""
+        return self.grid[:, self.k : self.k + self.G + 1]
 
     def _table(self) -> SplineTable:
         """The basis table of the current grid, rebuilt when the grid changes."""
@@ -176,9 +186,7 @@ class KANLayer(nn.Module):
         """Replace the grid (possibly of another size) and refit the coefficients
         so that every edge's spline is unchanged on the samples ``x``."""
         with torch.no_grad():
-            curve = torch.einsum(
-                "bik,iko->bio", bspline_basis(x, self.grid, self.k), self.coef
-            )
+            curve = _spline_curves(x, self.grid, self.coef, self.k)
             new_coef = curve_to_coef(x, curve, new_grid, self.k)
             self.grid = new_grid.to(self.grid.dtype)
             G_new = new_grid.shape[1] - 2 * self.k - 1
@@ -269,12 +277,12 @@ class KANLayer(nn.Module):
             return torch.ones(self.n_in, dtype=torch.float64)
         with torch.no_grad():
             xd = x.double()
-            curve = torch.einsum("bik,iko->bio", bspline_basis(xd, self.grid.double(), k), self.coef.double())
-            keep = self.numeric_mask() if bool(self._symbolic_plan()) else self.mask
+            curve = _spline_curves(xd, self.grid.double(), self.coef.double(), k)
+            keep = self.numeric_mask()
             weight = (self.scale_sp * keep).double().abs()  # (in, out): what a spline error costs
             out_rms = self(x).double().square().mean().sqrt().clamp_min(1e-300)
             budget = float(tolerance) * out_rms / self.n_in**0.5
-            core = self.grid[:, k : k + self.G + 1]
+            core = self.core_grid
             new_core, new_coef = core.clone(), self.coef.detach().clone()
             moved = torch.zeros(self.n_in, dtype=torch.float64)
             step = torch.ones(self.n_in, dtype=torch.float64)
@@ -285,7 +293,7 @@ class KANLayer(nn.Module):
                 cand = core[rows] + t * (target[rows] - core[rows])
                 cand_grid = extend_grid(cand, k)
                 coef = curve_to_coef(xd[:, rows], curve[:, rows], cand_grid, k)
-                refit = torch.einsum("bik,iko->bio", bspline_basis(xd[:, rows], cand_grid.double(), k), coef)
+                refit = _spline_curves(xd[:, rows], cand_grid.double(), coef, k)
                 err = (refit - curve[:, rows]).square().mean(0).sqrt() * weight[rows]  # (rows, out)
                 ratio = (err / budget).amax(1)
                 ok = ratio <= 1
@@ -321,7 +329,7 @@ class KANLayer(nn.Module):
         if not isinstance(G_new, int) or G_new < 1:
             raise ValueError(f"new grid size must be an integer >= 1, got {G_new!r}")
         k = self.k
-        core = self.grid[:, k : k + self.G + 1]
+        core = self.core_grid
         pos = torch.linspace(0, self.G, G_new + 1, dtype=torch.float64)
         left = pos.floor().long().clamp(max=self.G - 1)
         frac = (pos - left).to(core.dtype)

@@ -340,8 +340,8 @@ class KAN(nn.Module):
                 moved = []
                 for l, layer in enumerate(self.layers):
                     moved.append(layer.update_grid(h, grid_eps=grid_eps, margin=margin, tolerance=layer_tolerance))
-                    h = self._combine(l, layer(h))
-                change = _relative_change(before, self(x))
+                    h = self._combine(l, layer(h))  # through the updated layer: the next one's inputs
+                change = _relative_change(before, h * self.output_scale + self.output_shift)
                 if tolerance is None or change <= tolerance:
                     return GridUpdate(change, torch.cat(moved))
                 for layer, (grid, coef) in zip(self.layers, saved):

@@ -16,6 +16,7 @@ import weakref
 import torch
 
 from . import spline_jit
+from .spline_kernel import _use_jit
 
 __all__ = ["network_forward"]
 
@@ -52,45 +53,43 @@ def _state_key(layer) -> tuple:
     )
 
 
-def _eligible(model, dtype: torch.dtype) -> bool:
-    """Whether every layer can run on the kernels for inputs of ``dtype``."""
+def _eligible(model, x: torch.Tensor) -> bool:
+    """Whether every layer can run on the kernels for inputs like ``x``: what
+    the per-layer path asks of each layer (:func:`~kansr.spline_kernel._use_jit`),
+    and no multiplication node, no symbolic edge, contiguous CPU tensors."""
     for l, layer in enumerate(model.layers):
         tensors = (layer.coef, layer.scale_sp, layer.scale_base, layer.bias, layer.mask)
         if (
-            layer.k != 3
+            not _use_jit(x, layer.coef, layer._table(), layer.base_fun_name)
             or model.widths[l + 1][1]
-            or layer.base_fun_name not in spline_jit.BASE_CODES
-            or layer.grid.dtype != dtype
-            or any(t.dtype != dtype or t.device.type != "cpu" or not t.is_contiguous() for t in tensors)
+            or any(t.dtype != x.dtype or t.device.type != "cpu" or not t.is_contiguous() for t in tensors)
             or layer._symbolic_plan()
         ):
             return False
     return True
 
 
-# model -> (dtype, layer keys, plans or None); weak, so that it never keeps a model alive.
+# model -> (input kind, layer keys, plans or None); weak, so that it never keeps a model alive.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _plans(model, x: torch.Tensor) -> tuple[list[_LayerPlan], tuple] | None:
     """The layer plans and the trainable tensors in ``_JitNetwork`` order when
     ``model`` can run as one node on ``x``, else None."""
-    dtype = x.dtype
-    if x.device.type != "cpu" or x.dim() != 2 or dtype not in (torch.float32, torch.float64):
-        return None
     if not spline_jit.available():
         return None
+    kind = (x.dtype, x.device.type, x.dim())  # what _eligible asks of the inputs
     layers = model.layers._modules.values()
     keys = tuple(_state_key(layer) for layer in layers)
     cached = _CACHE.get(model)
-    if cached is not None and cached[0] == dtype and cached[1] == keys:
+    if cached is not None and cached[0] == kind and cached[1] == keys:
         return cached[2]
     plans = None
-    if _eligible(model, dtype):
+    if _eligible(model, x):
         plans = [_LayerPlan(layer) for layer in layers]
         params = tuple(t for plan in plans for t in (*plan.tensors[:3], plan.tensors[4]))  # coef, sp, base, bias
         plans = (plans, params)
-    _CACHE[model] = (dtype, keys, plans)
+    _CACHE[model] = (kind, keys, plans)
     return plans
 
 

@@ -154,7 +154,7 @@ def _samples_leave_grids(model: KAN, X: torch.Tensor, slack: float = 0.05) -> bo
     """Whether some layer's inputs reach beyond its core grid by more than
     ``slack`` of the grid's span (data in other units, or an untrained model)."""
     for layer, h in zip(model.layers, model.layer_inputs(X)):
-        core = layer.grid[:, layer.k : layer.k + layer.G + 1]
+        core = layer.core_grid
         lo, hi = core[:, 0], core[:, -1]
         margin = slack * (hi - lo)
         if bool(((h.min(0).values < lo - margin) | (h.max(0).values > hi + margin)).any()):
