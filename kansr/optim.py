@@ -64,9 +64,8 @@ class LeanAdam(torch.optim.Optimizer):
         self, params: Iterable[torch.Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
     ) -> None:
-        params = list(params)
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
-        self._params = params
+        super().__init__(list(params), {"lr": lr, "betas": betas, "eps": eps})
+        params = self._params = self.param_groups[0]["params"]  # the group's own list
         self._exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
         self._exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
         # Step counts are 0-d tensors (the kernel reads them); tensors that have
@@ -77,7 +76,7 @@ class LeanAdam(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict) -> None:
         """Only the group given to the constructor: the step works on that list."""
-        if getattr(self, "_params", None) is not None:
+        if self.param_groups:
             raise ValueError("LeanAdam updates one parameter group; make a new optimiser for other tensors")
         super().add_param_group(param_group)
 
