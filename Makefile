@@ -18,7 +18,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/kansr discover kansr/data/example.csv --target "E [J]" --out demo_out
+	$(VENV)/bin/kansr discover kansr/datasets/example.csv --target "E [J]" --out demo_out
 
 test: install
 	$(PY) -m pytest -n 2 tests

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kansr.data import example_path
+from kansr.datasets import example_path
 
 
 def _time(args: list[str]) -> tuple[float, str]:

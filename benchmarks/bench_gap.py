@@ -26,9 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kansr import spline_jit
-from kansr.model import KAN
-from kansr.training import make_optimizer
+from kansr.nn.kernels import _jit as spline_jit
+from kansr.nn import KAN
+from kansr.train import make_optimizer
 
 
 def main(argv=None) -> int:

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_training import import_pykan
 
-from kansr.model import KAN
-from kansr.training import fit
+from kansr.nn import KAN
+from kansr.train import fit
 
 BAR = 1e-4
 

@@ -5,9 +5,9 @@ model is trained briefly; both libraries then snap every edge with their full
 default library:
 
 * pykan: ``model.auto_symbolic()`` (its own edge samples, its own loop);
-* kansr: :func:`kansr.symbolic.fitting.fit_affine` on *the same* edge samples
+* kansr: :func:`kansr.symbolic._fitting.fit_affine` on *the same* edge samples
   (pykan's cached inputs and spline outputs of every edge), one batched call,
-  and :func:`kansr.symbolic.snap.auto_symbolic` end to end on a kansr model of
+  and :func:`kansr.symbolic._snap.auto_symbolic` end to end on a kansr model of
   the same shape.
 
 Both are timed in the same run; the ratio pykan / kansr is printed.
@@ -29,10 +29,10 @@ import time
 import numpy as np
 import torch
 
-from kansr.model import KAN
-from kansr.symbolic.fitting import fit_affine
-from kansr.symbolic.snap import auto_symbolic
-from kansr.training import fit
+from kansr.nn import KAN
+from kansr.symbolic import fit_affine
+from kansr.symbolic import auto_symbolic
+from kansr.train import fit
 
 SHAPES = {10: [2, 5], 40: [4, 8, 1], 160: [8, 16, 2]}
 

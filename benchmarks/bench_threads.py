@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_threads.py [--rounds 20]
 
-``kansr.spline_jit`` runs a kernel call on the calling thread when the call
+``kansr.nn.kernels._jit`` runs a kernel call on the calling thread when the call
 is small (samples * inputs * outputs below ``_PARALLEL_WORK``), else on the
 pool.  This script times an Adam step for several shapes and sample counts
 under three policies, in alternating rounds of one run: kansr's default,
@@ -24,9 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kansr import spline_jit
-from kansr.model import KAN
-from kansr.training import make_optimizer
+from kansr.nn.kernels import _jit as spline_jit
+from kansr.nn import KAN
+from kansr.train import make_optimizer
 
 CASES = (([2, 5, 1], 5, 1000), ([2, 5, 1], 5, 3000), ([3, 3, 1], 5, 3000), ([2, 5, 1], 5, 10000),
          ([4, 8, 8, 1], 10, 1000), ([6, 16, 16, 1], 20, 1000))

@@ -16,7 +16,7 @@ tensors shared by both libraries:
 ``lbfgs``      one LBFGS step (max_iter=20, history_size=10, strong Wolfe),
                restarted from the same parameters and a fresh optimiser at
                every repeat; the number of loss evaluations is reported.
-``fit_adam``   ``kansr.training.fit(..., optimizer="adam")`` against
+``fit_adam``   ``kansr.train._fit.fit(..., optimizer="adam")`` against
 ``fit_lbfgs``  ``pykan_model.fit(dataset, opt=...)`` for S steps, no grid
                updates, both evaluating a held-out set every step.
 
@@ -52,9 +52,9 @@ if str(REPO) not in sys.path:  # run as a script from a source checkout
 
 import torch  # noqa: E402
 
-from kansr.model import KAN  # noqa: E402
-from kansr.allocator import tune_allocator  # noqa: E402
-from kansr.training import fit, make_optimizer  # noqa: E402
+from kansr.nn import KAN  # noqa: E402
+from kansr.train import tune_allocator  # noqa: E402
+from kansr.train import fit, make_optimizer  # noqa: E402
 
 DEFAULT_SHAPES = "2-5-1:5,4-8-8-1:10,6-16-16-1:20"
 ALL_OPS = ("fwdbwd", "adam", "lbfgs", "fit_adam", "fit_lbfgs")
@@ -243,7 +243,7 @@ def lbfgs_case(model, x, y, make_opt, prepare=None) -> Timed:
 
 
 def kansr_lbfgs(params):
-    # The optimiser kansr.training.fit builds for optimizer="lbfgs".
+    # The optimiser kansr.train._fit.fit builds for optimizer="lbfgs".
     return torch.optim.LBFGS(params, lr=LBFGS_LR, max_iter=20, history_size=10, line_search_fn="strong_wolfe",
                              tolerance_grad=1e-32, tolerance_change=1e-32)
 
@@ -514,7 +514,7 @@ def main(argv=None) -> int:
     json_out = Path(args.json).resolve() if args.json else None
 
     torch.set_num_threads(args.threads)
-    # kansr's fit tunes glibc's allocator (kansr.allocator); do it up front so
+    # kansr's fit tunes glibc's allocator (kansr.train._allocator); do it up front so
     # both libraries run with the same allocator in every measured case.
     allocator_tuned = tune_allocator()
     torch.set_default_dtype(torch.float32)

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a source checkout
     sys.path.insert(0, str(REPO))
 
-from kansr.safe_expr import parse_formula  # noqa: E402
+from kansr.symbolic import parse_formula  # noqa: E402
 
 OUTPUT = REPO / "feynman_data" / "equations.json"
 

@@ -3,7 +3,7 @@
 The equations come from ``equations.json``, generated from the published
 AI Feynman tables by ``benchmarks/build_feynman_data.py``; nothing outside
 this package is read at runtime. Formulas are parsed with
-:func:`kansr.safe_expr.parse_formula`, so variables named ``gamma``, ``beta``
+:func:`kansr.symbolic.parse_formula`, so variables named ``gamma``, ``beta``
 or ``I`` are plain real symbols.
 
 Examples
@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy
 
-from kansr.safe_expr import parse_formula
+from kansr.symbolic import parse_formula
 
 __all__ = ["Equation", "SUBSETS", "get", "list_equations", "sample"]
 

@@ -31,8 +31,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._version import __version__
-from .errors import DataError
+from kansr._version import __version__
+from kansr.errors import DataError, UsageError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INTERNAL", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
@@ -49,10 +49,6 @@ TEST_FRACTION = 0.2
 OUTPUT_FILES = ("result.json", "equations.csv", "model.kan", "network.png", "predictions.png")
 
 
-class UsageError(Exception):
-    """Bad command-line usage or option value (exit code 2)."""
-
-
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and do not exit the process."""
 
@@ -62,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
 # ----------------------------------------------------------------------------- parser
 def _add_discover_parser(sub) -> argparse.ArgumentParser:
-    from .discover import GENERATORS
+    from kansr.discovery import GENERATORS
 
     p = sub.add_parser(
         "discover",
@@ -233,10 +229,8 @@ class _Staging:
         """Move the written files into ``out``; remove earlier outputs this run did not produce."""
         self.out.mkdir(parents=True, exist_ok=True)
         written = sorted(p.name for p in self.tmp.iterdir() if p.is_file() and not p.name.startswith("."))
-        mode = 0o666 & ~_umask()
         moved = []
-        for name in written:
-            os.chmod(self.tmp / name, mode)  # temporary files are private (0600); results are not
+        for name in written:  # written by kansr._fileio: already with the caller's umask mode
             os.replace(self.tmp / name, self.out / name)
             moved.append(self.out / name)
         for name in OUTPUT_FILES:  # e.g. a model.kan from an earlier run that trained a KAN
@@ -274,22 +268,15 @@ class _InterruptFlag:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _metrics(y: np.ndarray, pred: np.ndarray) -> tuple[float, float, int]:
     """R², RMSE over finite predictions, and the number of non-finite ones."""
     ok = np.isfinite(pred)
     if not ok.any():
         return math.nan, math.nan, int(pred.size)
-    yt, pt = y[ok], pred[ok]
-    ss = float(np.sum((yt - yt.mean()) ** 2))
-    res = float(np.sum((yt - pt) ** 2))
-    r2 = 1.0 - res / ss if ss > 0 else (1.0 if res == 0 else 0.0)
-    return r2, float(np.sqrt(res / yt.size)), int((~ok).sum())
+    from kansr._metrics import r2_rmse
+
+    r2, error = r2_rmse(y[ok], pred[ok])
+    return r2, error, int((~ok).sum())
 
 
 def _finite_or_none(v: Any) -> Any:
@@ -302,7 +289,7 @@ def _in_columns(expr, names: Sequence[str], columns: Sequence[str], target: str,
     """The formula written with the original column names (None when they equal the variable names)."""
     import sympy
 
-    from .safe_expr import symbol_for
+    from kansr.symbolic._safe_expr import symbol_for
 
     if list(names) == list(columns) and target == target_name:
         return None
@@ -323,9 +310,12 @@ def _format_table(rows: list[dict], chosen: str) -> list[str]:
 def _cmd_discover(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from .data import MIN_ROWS, load_csv
-    from .discover import GENERATORS, discover
-    from .errors import DataWarning
+    from kansr._resources import torch_threads
+    from kansr._tabular import load_csv
+    from kansr.train import tune_allocator
+    from kansr._validation import MIN_ROWS
+    from kansr.discovery import GENERATORS, discover
+    from kansr.errors import DataWarning
 
     # Check every option before the (long) search so typos fail fast.
     generators = _split_list(args.generators) or list(GENERATORS)
@@ -334,7 +324,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown generator(s) {', '.join(unknown)} in --generators; choose from {','.join(GENERATORS)}")
     library = _split_list(args.library)
     if library is not None:
-        from .symbolic.library import get_library
+        from kansr.symbolic._library import get_library
 
         try:
             get_library(library)
@@ -366,7 +356,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         n_test = min(int(round(TEST_FRACTION * ds.n_samples)), max(ds.n_samples - MIN_ROWS, 0))
         train, test = ds.split(n_test / ds.n_samples, seed=args.seed)
         stages.set_postfix_str("discovering")
-        with warnings.catch_warnings(record=True) as caught, _InterruptFlag() as ctrl_c:
+        # The command owns its process: one torch thread suits discovery's small
+        # networks, and the allocator keeps freed memory for the next step.
+        tune_allocator()
+        with warnings.catch_warnings(record=True) as caught, _InterruptFlag() as ctrl_c, torch_threads(1):
             warnings.simplefilter("always")
             result = discover(
                 train.X, train.y, train.names, seed=args.seed, time_budget=args.time_budget,
@@ -442,10 +435,10 @@ def _write_outputs(staging: _Staging, summary: dict, result, train, evaluated, p
         matplotlib.use("Agg")  # files only: never open a window from the CLI
     import matplotlib.pyplot as plt
 
-    from .io import atomic_write_text
-    from .plotting import plot_network, plot_predictions, save_figure
+    from kansr._fileio import atomic_write_json, atomic_write_text
+    from kansr.plotting import plot_network, plot_predictions, save_figure
 
-    atomic_write_text(staging.path("result.json"), json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    atomic_write_json(staging.path("result.json"), summary)
     table = pd.DataFrame(summary["pareto"], columns=["complexity", "val_rmse", "val_r2", "formula", "source"])
     atomic_write_text(staging.path("equations.csv"), table.to_csv(index=False))
     if result.model is not None:

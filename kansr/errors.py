@@ -1,12 +1,30 @@
-"""Exceptions and warnings raised at kansr's front doors (CSV files, arrays, the CLI).
+"""Every exception and warning kansr raises on purpose, under one base each.
 
-They subclass the built-in types callers already catch (``ValueError``,
-``UserWarning``), so ``except ValueError`` keeps working; the command line
-maps :class:`DataError` to exit code 2 ("bad input").
+Each error also subclasses the built-in type callers already catch
+(``ValueError``, ``TimeoutError``), so ``except ValueError`` keeps working.
+The command line maps :class:`DataError`, :class:`UsageError`,
+:class:`ModelFileError` and :class:`FormulaError` to exit code 2 ("bad input").
+
+:class:`TimeLimitReached` is the one exception outside :class:`KansrError`:
+it derives from ``KeyboardInterrupt`` so that code which stops cleanly on
+Ctrl-C stops the same way when a hard time limit expires, and ``except
+Exception`` (which must not swallow an interrupt) does not catch it.
 """
 from __future__ import annotations
 
-__all__ = ["KansrError", "DataError", "DataWarning", "DomainWarning"]
+__all__ = [
+    "KansrError",
+    "DataError",
+    "UsageError",
+    "ModelFileError",
+    "FormulaError",
+    "TimedOut",
+    "TimeLimitReached",
+    "KansrWarning",
+    "DataWarning",
+    "DomainWarning",
+    "NumericalWarning",
+]
 
 
 class KansrError(Exception):
@@ -21,9 +39,41 @@ class DataError(KansrError, ValueError):
     """
 
 
-class DataWarning(UserWarning):
+class UsageError(KansrError, ValueError):
+    """A bad argument to a front door: an option value, a generator or function name, a budget."""
+
+
+class ModelFileError(KansrError, ValueError):
+    """A model file is missing, corrupt, unsafe or from an unsupported version."""
+
+
+class FormulaError(KansrError, ValueError):
+    """A formula string that kansr refuses to parse (syntax, unknown names, unsafe constructs)."""
+
+
+class TimedOut(KansrError, TimeoutError):
+    """A call run under :func:`kansr._timeout.call_with_timeout` did not finish in time."""
+
+
+class TimeLimitReached(KeyboardInterrupt):
+    """A :func:`kansr._timeout.hard_time_limit` expired.
+
+    It derives from KeyboardInterrupt so that code which stops cleanly on
+    Ctrl-C (``fit``, ``discover``) stops the same way and keeps its result.
+    """
+
+
+class KansrWarning(UserWarning):
+    """Base class of kansr's own warnings."""
+
+
+class DataWarning(KansrWarning):
     """Input data were usable only after a change (rows dropped) or look suspicious."""
 
 
-class DomainWarning(RuntimeWarning):
+class DomainWarning(KansrWarning, RuntimeWarning):
     """A formula was evaluated outside its domain and produced NaN or inf."""
+
+
+class NumericalWarning(KansrWarning, RuntimeWarning):
+    """Training met non-finite values or diverged (and recovered or stopped)."""

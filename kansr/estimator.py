@@ -1,6 +1,6 @@
 """A scikit-learn regressor whose fitted model is a closed-form formula.
 
-:class:`KANRegressor` wraps :func:`kansr.discover.discover` in the
+:class:`KANRegressor` wraps :func:`kansr.discovery.discover` in the
 scikit-learn estimator contract: parameters are only stored by
 ``__init__``, ``fit`` validates its input with
 :func:`sklearn.utils.validation.validate_data` and sets attributes ending in
@@ -20,10 +20,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data import sanitize_names, validate_arrays
-from .errors import DomainWarning
-from .safe_expr import symbol_for
-from .symbolic.formula import Formula
+from kansr._validation import sanitize_names, validate_arrays
+from kansr.errors import DomainWarning
+from kansr.symbolic._safe_expr import symbol_for
+from kansr.symbolic._formula import Formula
 
 __all__ = ["KANRegressor"]
 
@@ -35,7 +35,7 @@ class KANRegressor(RegressorMixin, BaseEstimator):
     """Symbolic regression with Kolmogorov-Arnold Networks, as a scikit-learn estimator.
 
     ``fit`` searches for a closed-form formula ``y = f(X)`` with
-    :func:`kansr.discover.discover`; ``predict`` evaluates it.
+    :func:`kansr.discovery.discover`; ``predict`` evaluates it.
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ class KANRegressor(RegressorMixin, BaseEstimator):
         for no limit.  Results are reproducible for a fixed ``random_state``
         as long as the budget does not cut the search short.
     generators : sequence of str or None, default=None
-        Structure generators to run (see :data:`kansr.discover.GENERATORS`);
+        Structure generators to run (see :data:`kansr.discovery.GENERATORS`);
         ``None`` runs all of them.  ``("linear", "power_law", "additive")``
         is a fast choice.
     library : sequence of str or None, default=None
@@ -65,7 +65,7 @@ class KANRegressor(RegressorMixin, BaseEstimator):
     equations_ : pandas.DataFrame
         The Pareto front: ``complexity``, ``val_rmse``, ``val_r2``,
         ``formula`` (sympy expressions), ``source``; simplest first.
-    result_ : kansr.discover.DiscoveryResult
+    result_ : kansr.discovery.DiscoveryResult
         Everything the search produced (candidates, the trained KAN, log).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -115,7 +115,7 @@ class KANRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self) -> tuple[float | None, tuple[str, ...]]:
-        from .discover import GENERATORS
+        from kansr.discovery import GENERATORS
 
         budget = self.time_budget
         if budget is not None:
@@ -135,7 +135,7 @@ class KANRegressor(RegressorMixin, BaseEstimator):
             if unknown or not generators:
                 raise ValueError(f"unknown generator(s) {unknown or '(none given)'}; choose from {list(GENERATORS)}")
         if self.library is not None:
-            from .symbolic.library import get_library
+            from kansr.symbolic._library import get_library
 
             if isinstance(self.library, str):
                 raise ValueError(f"library must be a sequence of function names; got the string {self.library!r}")
@@ -156,14 +156,14 @@ class KANRegressor(RegressorMixin, BaseEstimator):
         ----------
         X : array-like or DataFrame, shape (n_samples, n_features)
             At least 10 samples.  DataFrame column names become variable
-            names (sanitised, see :func:`kansr.data.sanitize_names`).
+            names (sanitised, see :func:`kansr._validation.sanitize_names`).
         y : array-like, shape (n_samples,)
 
         Returns
         -------
         self
         """
-        from .discover import discover
+        from kansr.discovery import discover
 
         budget, generators = self._check_params()
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)

@@ -3,7 +3,7 @@
 :class:`SnappingSession` is the plain-Python core: list edges, ask for
 candidate functions, snap/unsnap edges, snap the rest automatically, retrain
 the affine constants, read off the formula and the validation error.  It is
-built only on the public snapping API (:mod:`kansr.symbolic.snap`) and can be
+built only on the public snapping API (:mod:`kansr.symbolic._snap`) and can be
 scripted or tested without a notebook.
 
 :func:`snapping_widget` puts a session behind ipywidgets controls: an edge
@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import sympy
 
-from .model import KAN
-from .symbolic.fitting import Candidate
-from .symbolic.formula import model_formula, rationalize_constants, round_constants
-from .symbolic.snap import EdgeChoice, auto_symbolic, fix_symbolic, numeric_edges, suggest_symbolic, unfix
+from kansr.nn._model import KAN
+from kansr.symbolic._fitting import Candidate
+from kansr.symbolic._formula import model_formula, rationalize_constants, round_constants
+from kansr.symbolic._snap import EdgeChoice, auto_symbolic, fix_symbolic, numeric_edges, suggest_symbolic, unfix
 
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
 
-    from .training import History
+    from kansr.train._fit import History
 
 __all__ = ["SnappingSession", "snapping_widget"]
 
@@ -169,7 +169,7 @@ class SnappingSession:
         steps : int
             LBFGS steps.
         """
-        from .training import fit
+        from kansr.train._fit import fit
 
         return fit(
             self.model, self.X_train, self.y_train, steps=int(steps), update_grid=False, progress=False, seed=self.seed
@@ -296,7 +296,7 @@ def _widget_class() -> type:
         def _draw(self) -> None:
             from matplotlib.figure import Figure
 
-            from .plotting import plot_edge
+            from kansr.plotting import plot_edge
 
             if self.edge is None:
                 self.plot.value = b""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,9 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox, blended_transform_factory
 
-from .model import KAN
+from kansr._fileio import atomic_write
+from kansr._metrics import r2_rmse, r2_score
+from kansr.nn._model import KAN
 
 __all__ = [
     "network_graph",
@@ -86,15 +87,6 @@ def _check_edge(model: KAN, l: int, i: int, j: int) -> None:
 def _finite_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = np.isfinite(x) & np.isfinite(y)
     return x[keep], y[keep]
-
-
-def _r2(y: np.ndarray, yhat: np.ndarray) -> float:
-    """Coefficient of determination; NaN when undefined (constant target)."""
-    ss_tot = float(np.sum((y - y.mean()) ** 2)) if y.size else 0.0
-    ss_res = float(np.sum((y - yhat) ** 2))
-    if ss_tot <= 1e-300:
-        return 1.0 if ss_res <= 1e-300 else float("nan")
-    return 1.0 - ss_res / ss_tot
 
 
 def _fmt_r2(r2: float) -> str:
@@ -188,7 +180,7 @@ def _lookup_function(model: KAN, l: int, name: str) -> Any | None:
     if known is not None:
         return known
     try:
-        from .symbolic.library import get_library
+        from kansr.symbolic._library import get_library
 
         return get_library([name])[name]
     except Exception:  # noqa: BLE001 - library missing or name unknown
@@ -485,7 +477,7 @@ def plot_network(
 # Training curves
 # --------------------------------------------------------------------------- #
 def plot_training(history: Any, *, ax: Axes | None = None, log: bool = True) -> Axes:
-    """Plot the losses of a :class:`~kansr.training.History` against the step.
+    """Plot the losses of a :class:`~kansr.train._fit.History` against the step.
 
     Draws the training loss, the validation loss (if recorded) and the
     regularisation (if ever non-zero); dashed vertical lines mark grid
@@ -585,7 +577,7 @@ def plot_edge(
         over its spline grid.
     candidate : object, optional
         A fitted formula with attributes ``name, a, b, c, d`` (e.g. a
-        :class:`kansr.symbolic.fitting.Candidate`).  ``c*f(a*x+b)+d`` is
+        :class:`kansr.symbolic._fitting.Candidate`).  ``c*f(a*x+b)+d`` is
         overlaid with its R² on the samples; ``f`` is the candidate's own
         ``numpy_fn`` if it has one, else the library function of that name.
     ax : Axes, optional
@@ -636,7 +628,7 @@ def plot_edge(
                     note = f"candidate {name!r} could not be evaluated: {exc}"
                 else:
                     ok = np.isfinite(at_samples)
-                    r2 = _r2(ys[ok], at_samples[ok]) if ok.any() else float("nan")
+                    r2 = r2_score(ys[ok], at_samples[ok]) if ok.any() else float("nan")
                     curve = np.where(np.isfinite(curve), curve, np.nan)
                     text = _affine_text(candidate if callable(getattr(candidate, "sympy_fn", None)) else func,
                                         name, a, b, c, d, model.input_names[i] if l == 0 else "x", 3)
@@ -716,9 +708,8 @@ def plot_predictions(y_true: Any, y_pred: Any, *, ax: Axes | None = None) -> Axe
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.3", ls="--", lw=1, label="y = x", zorder=0)
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(lo - pad, hi + pad)
-    r2 = _r2(tv, pv)
-    rmse = float(np.sqrt(np.mean((tv - pv) ** 2)))
-    title = f"R² = {_fmt_r2(r2)}, RMSE = {rmse:.3g}"
+    r2, error = r2_rmse(tv, pv)
+    title = f"R² = {_fmt_r2(r2)}, RMSE = {error:.3g}"
     if not ok.all():
         title += f" ({int((~ok).sum())} non-finite left out)"
     ax.set_title(title, fontsize=10)
@@ -767,19 +758,5 @@ def save_figure(fig: Figure | SubFigure | Axes, path: str | os.PathLike, dpi: in
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save {path}: directory {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=dpi, bbox_inches="tight")
-        # mkstemp creates the file private (0600); give it the usual umask-based mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"))
     return path

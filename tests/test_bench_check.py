@@ -8,7 +8,7 @@ import sympy
 
 import feynman_data
 from kansr.bench import check_solution, compare_symbolic, is_symbolic_solution, round_floats
-from kansr.safe_expr import symbol_for
+from kansr.symbolic import symbol_for
 
 x, y = symbol_for("x"), symbol_for("y")
 px, py = sympy.symbols("x y")  # no assumptions, as some model exporters build them

@@ -301,3 +301,17 @@ def test_recheck_scores_recorded_formulas_again(tmp_path, capsys):
 def test_recheck_of_a_non_benchmark_directory_is_a_usage_error(tmp_path, capsys):
     assert cli_main(["recheck", str(tmp_path)]) == 2
     assert "not a kansr benchmark directory" in capsys.readouterr().err
+
+
+def test_summary_prints_no_absolute_path(tmp_path):
+    """Given an absolute directory, the summary names it relative to its repository (or by its name)."""
+    repo = tmp_path / "checkout"
+    (repo / ".git").mkdir(parents=True)
+    inside = repo / "benchmarks" / "results" / "run"
+    outside = tmp_path / "elsewhere" / "run"
+    for out, shown in ((inside, "benchmarks/results/run"), (outside, "run")):
+        run_benchmark(EASY[:1], out_dir=out.resolve(), workers=1, task_fn=fake_task, progress=False)
+        text = summarize(str(out.resolve()))
+        assert f"Directory `{shown}`:" in text
+        assert str(tmp_path.resolve()) not in text and str(tmp_path) not in text
+        assert (out / "summary.md").read_text(encoding="utf-8") == text

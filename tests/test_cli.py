@@ -14,12 +14,12 @@ import pytest
 import sympy
 
 from kansr.cli import main
-from kansr.data import example_path
-from kansr.safe_expr import parse_formula
+from kansr.datasets import example_path
+from kansr.symbolic import parse_formula
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--generators", "linear,power_law", "--time-budget", "10", "--no-progress"]
-discover_module = importlib.import_module("kansr.discover")
+discover_module = importlib.import_module("kansr.discovery")  # the CLI looks discover up here at call time
 
 
 def _run(argv, capsys) -> tuple[int, str, str]:
@@ -76,8 +76,8 @@ def test_kan_model_and_network_written(linear_csv, tmp_path, capsys, monkeypatch
     """When discover returns a trained KAN, model.kan and network.png are written and load back."""
     import torch
 
-    from kansr.model import KAN
-    from kansr.training import fit
+    from kansr.nn import KAN
+    from kansr.train import fit
 
     real = discover_module.discover
 
@@ -300,11 +300,9 @@ def test_no_command_and_help(capsys):
     assert "--time-budget" in out and "--generators" in out and "--width" not in out
 
 
-def test_bench_registered_when_available(capsys):
-    try:
-        importlib.import_module("kansr.bench.cli")
-    except ImportError:
-        pytest.skip("kansr.bench.cli not available")
+def test_bench_registered(capsys):
+    """kansr.bench ships in this tree: a failure to import it is a bug, not a reason to skip."""
+    importlib.import_module("kansr.bench.cli")  # an ImportError here fails the test
     assert main(["bench", "--help"]) == 0
     assert "feynman" in capsys.readouterr().out
 

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import sympy
 
-from kansr.safe_expr import symbol_for
-from kansr.symbolic.constants import refit_constants, snap_constants
+from kansr.symbolic import symbol_for
+from kansr.symbolic._constants import refit_constants, snap_constants
 
 x, t = symbol_for("x"), symbol_for("t")
 

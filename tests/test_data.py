@@ -1,4 +1,4 @@
-"""Tests of kansr.data: CSV loading, validation messages, variable names."""
+"""Tests of kansr._validation: CSV loading, validation messages, variable names."""
 from __future__ import annotations
 
 import warnings
@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kansr.data import (
+from kansr import load_csv
+from kansr._validation import (
     MIN_ROWS,
     Dataset,
-    example_path,
-    load_csv,
     sanitize_name,
     sanitize_names,
     validate_arrays,
 )
+from kansr.datasets import example_path
 from kansr.errors import DataError, DataWarning
-from kansr.safe_expr import parse_formula, symbol_for
+from kansr.symbolic import parse_formula, symbol_for
 
 
 def _csv(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
@@ -304,7 +304,7 @@ def test_validate_arrays_default_names_and_1d():
     [
         (np.ones((12, 2)) * np.arange(12)[:, None], np.arange(11.0), None, "12 rows but y has 11"),
         (np.c_[np.arange(12.0), np.r_[np.nan, np.ones(11)]], np.arange(12.0), None, "NaN or infinite.*column 'x1'"),
-        (np.arange(12.0)[:, None], np.r_[np.inf, np.ones(11)], None, "y has 1 row"),
+        (np.arange(12.0)[:, None], np.r_[np.inf, np.ones(11)], None, "y has 1 non-finite.*in 1 row"),
         (np.arange(3.0)[:, None], np.arange(3.0), None, "at least 10 samples.*; got 3 samples"),
         (np.arange(1.0)[:, None], np.arange(1.0), None, "got 1 sample$"),
         (np.c_[np.arange(12.0), np.arange(12.0)], np.arange(12.0), ["a", "a"], "duplicate feature name"),

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import sympy
 
-from kansr.discover import choose, discover, pareto_front
-from kansr.safe_expr import parse_formula
+from kansr.discovery import choose, discover, pareto_front
+from kansr.symbolic import parse_formula
 
 CASES = {
     # name: (truth, sampling range, number of variables)
@@ -60,8 +60,8 @@ def test_clashing_names_are_plain_symbols():
 
 
 def test_pareto_and_choice_rule():
-    from kansr.discover import Candidate
-    from kansr.symbolic.formula import Formula
+    from kansr.discovery import Candidate
+    from kansr.symbolic import Formula
 
     x = sympy.Symbol("x")
     mk = lambda c, e: Candidate(Formula(x, [x]), "t", c, e, 0.0, e)  # noqa: E731
@@ -94,3 +94,58 @@ def test_same_seed_same_result_without_budget():
     second = discover(X, y, names, seed=3, time_budget=None, generators=("additive",))
     assert str(first.formula.expr) == str(second.formula.expr)
     assert [c.val_rmse for c in first.candidates] == [c.val_rmse for c in second.candidates]
+
+
+def test_library_names_reach_every_generator():
+    """A library given as names runs every generator; none fails (``nested`` once did, silently)."""
+    from kansr.discovery import GENERATORS
+    from kansr.estimator import KANRegressor
+
+    rng = np.random.default_rng(5)
+    X = rng.uniform(0.5, 2.0, (80, 1))
+    y = np.sin(2 * X[:, 0]) + 0.05 * rng.standard_normal(80)  # noisy: no generator is skipped as solved
+    est = KANRegressor(library=["x", "x^2", "sin", "exp"], time_budget=None).fit(X, y)
+    log = est.result_.log
+    assert not [line for line in log if "failed" in line], log
+    ran = {line.split(":")[0] for line in log if line.endswith("candidates so far")}
+    assert ran == set(GENERATORS)
+    assert any(c.source == "nested" for c in est.result_.candidates)
+
+
+def test_discover_in_two_threads_matches_serial_runs():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(6)
+    X = rng.uniform(0.5, 2.0, (200, 2))
+    ys = [X[:, 0] * np.exp(X[:, 1]), np.sin(X[:, 0]) + X[:, 1] ** 2]
+
+    def run(y):
+        r = discover(X, y, ["a", "b"], seed=1, time_budget=None, generators=("linear", "additive", "multiplicative"))
+        return r
+
+    def same(r1, r2):
+        # What a user reads must agree.  (Constants of candidates that were not chosen can end
+        # an ill-conditioned refit at a different round-off point from call to call in one
+        # process, threads or not, so the test does not compare every candidate bit for bit.)
+        assert str(r1.formula) == str(r2.formula)
+        assert r1.best.val_rmse == pytest.approx(r2.best.val_rmse, rel=1e-6, abs=1e-12)
+        assert [c.source for c in r1.candidates] == [c.source for c in r2.candidates]
+
+    serial = [run(y) for y in ys]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(run, ys))
+    for r1, r2 in zip(serial, threaded):
+        same(r1, r2)
+    assert [str(r.formula) for r in threaded] == ["a*exp(b)", "b**2 + sin(a)"]
+
+
+def test_discover_refuses_bad_arguments():
+    from kansr.errors import UsageError
+
+    X = np.random.default_rng(0).uniform(1, 2, (30, 1))
+    for kwargs in ({"generators": []}, {"generators": ["nope"]}, {"time_budget": float("nan")},
+                   {"time_budget": -1}, {"generators": "linear"}):
+        with pytest.raises(UsageError):
+            discover(X, X[:, 0], **kwargs)
+    with pytest.raises(ValueError, match="unknown library function 'foo'"):
+        discover(X, X[:, 0], library=["foo"])

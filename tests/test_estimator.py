@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import check_dataframe_column_names_consiste
 
 from kansr.errors import DataError, DomainWarning
 from kansr.estimator import KANRegressor
-from kansr.safe_expr import symbol_for
+from kansr.symbolic import symbol_for
 
 FAST_GENERATORS = ("linear", "power_law")
 # The check suite refits many times and compares the results (check_fit_idempotent,

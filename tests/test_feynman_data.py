@@ -10,10 +10,13 @@ import pytest
 import sympy
 
 import feynman_data
-from kansr.safe_expr import symbol_for
+from kansr.symbolic import symbol_for
 
 REPO = Path(__file__).resolve().parents[1]
-TABLES = Path(os.environ.get("KANSR_FEYNMAN_TABLES", "/work/shared/feynman"))
+# The AI Feynman tables live in the folder ``shared/feynman`` next to the repository checkout
+# (``<repo>/../shared/feynman``); set KANSR_FEYNMAN_TABLES to look elsewhere.
+TABLES_ENV = "KANSR_FEYNMAN_TABLES"
+TABLES = Path(os.environ.get(TABLES_ENV) or Path(__file__).resolve().parents[2] / "shared" / "feynman")
 
 
 def test_counts_and_subsets():
@@ -131,7 +134,11 @@ def test_sample_validates_arguments(kwargs, match):
         feynman_data.sample("I.12.1", **kwargs)
 
 
-@pytest.mark.skipif(not (TABLES / "FeynmanEquations.csv").is_file(), reason="AI Feynman tables not available")
+@pytest.mark.skipif(
+    not (TABLES / "FeynmanEquations.csv").is_file(),
+    reason=f"AI Feynman tables not found: no {TABLES / 'FeynmanEquations.csv'} "
+    f"(set {TABLES_ENV} to the folder holding FeynmanEquations.csv and BonusEquations.csv)",
+)
 def test_committed_json_matches_tables():
     spec = importlib.util.spec_from_file_location("build_feynman_data", REPO / "benchmarks" / "build_feynman_data.py")
     module = importlib.util.module_from_spec(spec)

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from kansr.io import FORMAT_VERSION, ModelFileError, load_model
-from kansr.model import KAN
-from kansr.training import fit
+from kansr.errors import ModelFileError
+from kansr.nn import FORMAT_VERSION, load_model
+from kansr.nn import KAN
+from kansr.train import fit
 
 
 @pytest.fixture

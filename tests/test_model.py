@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from kansr.init import INIT_SCHEMES
-from kansr.model import KAN
-from kansr.training import fit
+from kansr.nn import INIT_SCHEMES, KAN
+from kansr.train import fit
 
 
 def test_forward_shapes_and_edge_activations_sum_to_output():
@@ -83,7 +82,7 @@ def test_grid_update_moves_knots_as_far_as_the_tolerance_allows(rng):
 
 
 def test_failed_grid_update_restores_the_model_exactly(rng, monkeypatch):
-    from kansr.layer import KANLayer
+    from kansr.nn import KANLayer
 
     model, X = _trained(rng)
     before = model.predict(X)

@@ -1,14 +1,14 @@
-"""The whole-model kernel path (kansr.network_jit) against the per-layer path."""
+"""The whole-model kernel path (kansr.nn.kernels._network) against the per-layer path."""
 import numpy as np
 import pytest
 import torch
 
-from kansr import spline_jit
-from kansr.model import KAN
-from kansr.network_jit import network_forward
-from kansr.symbolic.snap import fix_symbolic
+from kansr.nn import KAN
+from kansr.nn.kernels import _jit as spline_jit
+from kansr.nn.kernels._network import network_forward
+from kansr.symbolic import fix_symbolic
 
-pytestmark = pytest.mark.skipif(not spline_jit.available(), reason="numba is not installed")
+pytestmark = pytest.mark.skipif(not spline_jit.enabled(), reason="KANSR_NUMBA=0 switches the compiled kernels off")
 
 
 def _layer_by_layer(model, x):
@@ -85,3 +85,18 @@ def test_editing_a_parameter_between_forward_and_backward_is_reported():
         model.layers[0].coef.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+def test_kernel_state_is_reused_until_the_layer_changes(rng):
+    model = KAN([2, 3, 1], grid=5, seed=0, dtype=torch.float64)
+    layer = model.layers[0]
+    state = layer.kernel_state()
+    assert layer.kernel_state() is state
+    assert state.coef is layer.coef and state.mask is layer.mask and not state.symbolic
+    with torch.no_grad():
+        layer.coef.mul_(0.5)  # values edited in place: the state holds the tensor itself
+    assert layer.kernel_state() is state
+    model.update_grid(rng.uniform(-1, 1, (100, 2)), tolerance=None)
+    assert layer.kernel_state() is not state and layer.kernel_state().table is not state.table
+    fix_symbolic(model, 0, 0, 1, "sin", X=rng.uniform(-1, 1, (100, 2)))
+    assert layer.kernel_state().symbolic

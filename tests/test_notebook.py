@@ -8,10 +8,10 @@ import pytest
 import sympy
 import torch
 
-from kansr.model import KAN
+from kansr.nn import KAN
 from kansr.notebook import SnappingSession, snapping_widget
-from kansr.safe_expr import symbol_for
-from kansr.training import fit
+from kansr.symbolic import symbol_for
+from kansr.train import fit
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from kansr.model import KAN  # noqa: E402
+from kansr.nn import KAN  # noqa: E402
 from kansr.plotting import (  # noqa: E402
     edge_formula,
     network_graph,
@@ -23,7 +23,7 @@ from kansr.plotting import (  # noqa: E402
     plot_training,
     save_figure,
 )
-from kansr.training import History, fit, fit_with_extension  # noqa: E402
+from kansr.train import History, fit, fit_with_extension  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

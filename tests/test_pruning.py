@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from kansr.model import KAN
-from kansr.pruning import dropped_inputs, importance, prune
-from kansr.training import fit
+from kansr.nn import KAN
+from kansr.train import dropped_inputs, importance, prune
+from kansr.train import fit
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kansr.safe_expr import MAX_DEPTH, MAX_LENGTH, parse_formula, symbol_for
+from kansr.symbolic._safe_expr import MAX_DEPTH, MAX_LENGTH, parse_formula, symbol_for
 
 
 def sym(name: str) -> sympy.Symbol:

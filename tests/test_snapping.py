@@ -3,10 +3,10 @@ import pytest
 import sympy
 import torch
 
-from kansr.model import KAN
-from kansr.symbolic.formula import model_formula, nice_value, rationalize_constants, round_constants
-from kansr.symbolic.snap import auto_symbolic, fix_symbolic, numeric_edges, suggest_symbolic, unfix
-from kansr.training import fit
+from kansr.nn import KAN
+from kansr.symbolic._formula import model_formula, nice_value, rationalize_constants, round_constants
+from kansr.symbolic import auto_symbolic, fix_symbolic, numeric_edges, suggest_symbolic, unfix
+from kansr.train import fit
 
 
 @pytest.fixture(scope="module")
@@ -21,23 +21,23 @@ def trained():
 
 def test_suggest_ranks_the_true_function_first(trained):
     model, X, _ = trained
-    top = suggest_symbolic(model, 0, 0, 0, top=3)
+    top = suggest_symbolic(model, 0, 0, 0, X, top=3)
     assert top[0].name == "sin" and top[0].r2 > 0.999
     assert len(top) == 3 and top[0].score >= top[1].score
-    assert suggest_symbolic(model, 0, 1, 0, top=1)[0].name == "x^2"
+    assert suggest_symbolic(model, 0, 1, 0, X, top=1)[0].name == "x^2"
 
 
 def test_fix_unfix_and_formula_matches_forward(trained):
     model, X, y = trained
     m = model.copy()
-    cand = fix_symbolic(m, 0, 0, 0, "sin")
+    cand = fix_symbolic(m, 0, 0, 0, "sin", X)
     assert cand.r2 > 0.999
     assert numeric_edges(m) == [(0, 1, 0)]
     with pytest.raises(ValueError, match="still splines"):
         model_formula(m)
     unfix(m, 0, 0, 0)
     assert len(numeric_edges(m)) == 2
-    auto_symbolic(m)
+    auto_symbolic(m, X)
     f = model_formula(m)
     # The exported formula evaluates exactly like the network.
     assert np.allclose(f(X), m.predict(X)[:, 0], atol=1e-10)
@@ -52,7 +52,7 @@ def test_symbolic_forward_matches_formula_with_multiplication_nodes():
     X = rng.uniform(-1, 1, (300, 2))
     model = KAN([2, [1, 1], 1], grid=5, seed=0, dtype=torch.float64)
     fit(model, X, X[:, 0] * X[:, 1] + X[:, 0], steps=20, progress=False)
-    auto_symbolic(model)
+    auto_symbolic(model, X)
     f = model_formula(model)
     assert np.allclose(f(X), model.predict(X)[:, 0], atol=1e-10)
 
@@ -61,8 +61,8 @@ def test_symbolic_forward_matches_formula_with_multiplication_nodes():
 def test_out_of_domain_samples_never_give_nan(trained, name):
     model, X, _ = trained
     m = model.copy()
-    fix_symbolic(m, 0, 0, 0, name)  # the edge's inputs span [-1, 1]
-    auto_symbolic(m)
+    fix_symbolic(m, 0, 0, 0, name, X)  # the edge's inputs span [-1, 1]
+    auto_symbolic(m, X)
     assert np.isfinite(m.predict(X)).all()
     assert np.isfinite(model_formula(m)(X)).all()
     # Even far outside the samples the network stays finite.
@@ -73,13 +73,15 @@ def test_out_of_domain_samples_never_give_nan(trained, name):
 
 
 def test_bad_edges_are_named(trained):
-    model, _, _ = trained
+    model, X, _ = trained
     with pytest.raises(ValueError, match=r"edge \(l=0, i=5, j=0\) does not exist in a layer of shape 2x1"):
-        suggest_symbolic(model, 0, 5, 0)
+        suggest_symbolic(model, 0, 5, 0, X)
     with pytest.raises(ValueError, match="layer 3 does not exist"):
         fix_symbolic(model, 3, 0, 0, "sin")
     with pytest.raises(ValueError, match="nope"):
-        fix_symbolic(model.copy(), 0, 0, 0, "nope")
+        fix_symbolic(model.copy(), 0, 0, 0, "nope", X)
+    with pytest.raises(ValueError, match="pass X"):
+        suggest_symbolic(model, 0, 0, 0)  # samples are an argument, never remembered from fit
 
 
 def test_constant_tidying():

@@ -1,4 +1,6 @@
-"""The fused spline kernel agrees with the textbook basis and with autograd."""
+"""The tables, the fused spline kernel and the compiled kernels agree with the
+basis definition (kansr.nn._splines, itself checked against Cox--de Boor in
+test_splines) and with autograd."""
 from __future__ import annotations
 
 import os
@@ -8,10 +10,16 @@ import sys
 import pytest
 import torch
 
-import kansr.spline_kernel as kernel
-from kansr import spline_jit
-from kansr.spline_kernel import build_table, dense_basis, fused_layer, local_basis
-from kansr.splines import bspline_basis, bspline_basis_reference, extend_grid, make_grid
+import kansr.nn.kernels._tables as kernel
+from kansr.nn._residuals import RESIDUALS
+from kansr.nn._splines import extend_grid, local_basis_values, make_grid
+from kansr.nn.kernels._tables import build_table, dense_basis, fused_layer, local_basis
+
+
+def _definition(x: torch.Tensor, grid: torch.Tensor, k: int) -> torch.Tensor:
+    """The dense basis straight from the definition (de Boor), not through a table."""
+    index, values = local_basis_values(x, grid, k)
+    return values.new_zeros(*x.shape, grid.shape[1] - k - 1).scatter_add_(2, index, values)
 
 
 def _grid(n_in: int, G: int, k: int, uniform: bool, seed: int = 0) -> torch.Tensor:
@@ -24,16 +32,16 @@ def _grid(n_in: int, G: int, k: int, uniform: bool, seed: int = 0) -> torch.Tens
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
 @pytest.mark.parametrize("uniform", [True, False])
-def test_basis_and_derivative_match_reference(k, uniform):
+def test_table_basis_and_derivative_match_the_definition(k, uniform):
     grid = _grid(3, 7, k, uniform)
     table = build_table(grid, k)
     assert table.uniform == uniform
     # Points well outside the extended grid too: the basis is zero there.
     x = torch.rand(400, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 4 - 2
     basis, deriv = dense_basis(table, x, with_derivative=True)
-    assert torch.allclose(basis, bspline_basis_reference(x, grid, k), atol=1e-12)
+    assert torch.allclose(basis, _definition(x, grid, k), atol=1e-12)
     h = 1e-6
-    fd = (bspline_basis_reference(x + h, grid, k) - bspline_basis_reference(x - h, grid, k)) / (2 * h)
+    fd = (_definition(x + h, grid, k) - _definition(x - h, grid, k)) / (2 * h)
     near_knot = (x.unsqueeze(-1) - grid.unsqueeze(0)).abs().min(-1).values < 1e-5
     assert torch.allclose(deriv[~near_knot], fd[~near_knot], atol=1e-6)
 
@@ -52,9 +60,7 @@ def test_small_and_large_batch_paths_agree(k, monkeypatch):
 
 @pytest.fixture(params=["compiled", "tensor"])
 def backend(request, monkeypatch):
-    """Run a test on the numba kernels and on the pure-torch fallback."""
-    if request.param == "compiled" and not spline_jit.available():
-        pytest.skip("numba is not available")
+    """Run a test on the numba kernels and on the tensor path (``KANSR_NUMBA=0``)."""
     monkeypatch.setenv("KANSR_NUMBA", "1" if request.param == "compiled" else "0")
     return request.param
 
@@ -78,11 +84,11 @@ def test_fused_layer_values_and_gradients(n_out, uniform, base, k, backend):
     def layer(x, coef, w_s, w_b, bias):
         return fused_layer(x, coef, w_s, w_b, bias, keep, table, base)
 
-    base_fn = kernel.BASE_VALUE[base]
+    base_fn = RESIDUALS[base].value
     expected = (
         bias
         + base_fn(x) @ (w_b * keep)
-        + bspline_basis(x, grid, k).reshape(40, -1) @ (coef * (w_s * keep).unsqueeze(1)).reshape(-1, n_out)
+        + _definition(x, grid, k).reshape(40, -1) @ (coef * (w_s * keep).unsqueeze(1)).reshape(-1, n_out)
     )
     assert torch.allclose(layer(x, coef, w_s, w_b, bias), expected, atol=1e-12)
     assert torch.autograd.gradcheck(layer, (x, coef, w_s, w_b, bias))
@@ -104,8 +110,8 @@ def test_non_finite_input_gives_non_finite_output_not_an_error(backend, n_out):
 
 _THREAD_CHECK = """
 import sys, torch
-from kansr.spline_kernel import build_table, fused_layer
-from kansr.splines import extend_grid, make_grid
+from kansr.nn.kernels._tables import build_table, fused_layer
+from kansr.nn._splines import extend_grid, make_grid
 
 def run(threads, backend_env):
     import os
@@ -139,9 +145,7 @@ print("ok")
 def test_compiled_kernels_match_tensor_code_and_ignore_thread_count(grid):
     """Large batches (the parallel path) give the tensor path's values and
     gradients, and bit-identical results on one thread and on two.  Run in a
-    fresh process: numba's pool is sized once per process (see spline_jit._load)."""
-    if not spline_jit.available():
-        pytest.skip("numba is not available")
+    fresh process: numba's pool is sized once per process (see kansr.nn.kernels._jit._load)."""
     env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
     done = subprocess.run(
         [sys.executable, "-c", _THREAD_CHECK, grid], env=env, capture_output=True, text=True, timeout=300, check=False
@@ -162,5 +166,5 @@ def test_layer_is_exact_at_the_knots_and_ends_of_the_grid(uniform, backend):
     coef = torch.randn(n_in, G + k, n_out, dtype=torch.float64, generator=gen)
     ones = torch.ones(n_in, n_out, dtype=torch.float64)
     y = fused_layer(x, coef, ones, ones * 0, torch.zeros(n_out, dtype=torch.float64), ones, table, "silu")
-    expected = bspline_basis_reference(x, grid, k).reshape(len(x), -1) @ coef.reshape(-1, n_out)
+    expected = _definition(x, grid, k).reshape(len(x), -1) @ coef.reshape(-1, n_out)
     assert torch.allclose(y, expected, atol=1e-7)

@@ -1,4 +1,4 @@
-"""Tests for kansr.symbolic.library and kansr.symbolic.fitting."""
+"""Tests for kansr.symbolic._library and kansr.symbolic._fitting."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import sympy
 import torch
 import torch.nn.functional as F
 
-from kansr.symbolic.fitting import Candidate, FitResult, fit_affine
-from kansr.symbolic.library import (
+from kansr.symbolic import Candidate, FitResult, fit_affine
+from kansr.symbolic._library import (
     DEFAULT_LIBRARY,
     Domain,
     Interval,
@@ -378,7 +378,7 @@ def test_user_added_function_is_fitted():
 
 
 def test_chunking_and_options_do_not_change_results(monkeypatch):
-    import kansr.symbolic.fitting as fitting
+    import kansr.symbolic._fitting as fitting
 
     rng = np.random.default_rng(21)
     x = torch.tensor(rng.uniform(-2, 2, (6, 300)))

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from kansr.model import KAN
-from kansr.training import NumericalWarning, fit, fit_with_extension
+from kansr.nn import KAN
+from kansr.errors import NumericalWarning
+from kansr.train import fit, fit_with_extension
 
 
 def _toy(rng, n=1000):

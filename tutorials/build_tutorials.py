@@ -38,8 +38,8 @@ others, and tells you which columns it did not need.  The bundled example holds 
 energy `E [J]` of 400 objects with mass `m [kg]` and speed `v [m/s]`, plus an irrelevant
 column `noise_col`."""),
     ("code", """\
-from kansr import discover
-from kansr.data import example_path, load_csv
+from kansr import discover, load_csv
+from kansr.datasets import example_path
 
 data = load_csv(example_path(), target="E [J]")
 result = discover(data.X, data.y, data.names, seed=0, time_budget=30)
@@ -66,7 +66,7 @@ Math(result.latex())"""),
 ## The same from the command line
 
 ```bash
-kansr discover kansr/data/example.csv --target "E [J]" --out demo_out
+kansr discover kansr/datasets/example.csv --target "E [J]" --out demo_out
 ```
 
 prints the formula (also in the original column names), R² and RMSE on a held-out 20 % of
@@ -106,9 +106,9 @@ y = np.exp(np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2)"""),
 `lamb` switches on the L1 + entropy penalty of the KAN paper, which pushes unneeded edges
 towards zero so that they can be pruned."""),
     ("code", """\
-from kansr.model import KAN
+from kansr.nn import KAN
 from kansr.plotting import plot_network, plot_training
-from kansr.training import fit
+from kansr.train import fit
 
 model = KAN([3, 3, 1], grid=5, k=3, seed=0, dtype=torch.float64, input_names=["a", "b", "c"])
 history = fit(model, X, y, steps=40, lamb=1e-3, progress=False)
@@ -121,7 +121,7 @@ plot_training(history);"""),
 Hidden nodes and edges with small importance scores go; the input `c` loses all its edges.
 A short retraining (grids fixed) lets the remaining edges take over."""),
     ("code", """\
-from kansr.pruning import dropped_inputs, prune
+from kansr.train import dropped_inputs, prune
 
 pruned = prune(model, X, node_threshold=0.05, edge_threshold=0.05)
 fit(pruned, X, y, steps=30, update_grid=False, progress=False)
@@ -130,21 +130,21 @@ plot_network(pruned, X);"""),
     ("md", """\
 ## 4. Ask each edge which function it looks like
 
-`suggest_symbolic` fits $c \\, f(a x + b) + d$ for every library function $f$ at once and ranks
-them by fit quality and simplicity."""),
+`suggest_symbolic` fits $c \\, f(a x + b) + d$ for every library function $f$ at once, on the
+edge's values at the samples `X` you pass, and ranks them by fit quality and simplicity."""),
     ("code", """\
 import pandas as pd
 from dataclasses import asdict
 
-from kansr.symbolic.snap import numeric_edges, suggest_symbolic
+from kansr.symbolic import numeric_edges, suggest_symbolic
 
 for edge in numeric_edges(pruned):
-    top = suggest_symbolic(pruned, *edge, top=3)
+    top = suggest_symbolic(pruned, *edge, X, top=3)
     print(edge, [(c.name, round(c.r2, 5)) for c in top])"""),
     ("code", """\
 from kansr.plotting import plot_edge
 
-best = suggest_symbolic(pruned, 0, 0, 0, top=1)[0]
+best = suggest_symbolic(pruned, 0, 0, 0, X, top=1)[0]
 plot_edge(pruned, 0, 0, 0, X, candidate=best);"""),
     ("md", """\
 ## 5. Snap
@@ -154,10 +154,10 @@ list shows `sin` first for `b` as well: a piece of a sine fits a parabola on $[-
 $x^2$ is the simpler truth), and `exp` for the output edge.  A few training steps then refit
 the affine constants of the now-symbolic edges."""),
     ("code", """\
-from kansr.symbolic.snap import fix_symbolic
+from kansr.symbolic import fix_symbolic
 
 for edge, name in [((0, 0, 0), "sin"), ((0, 1, 0), "x^2"), ((1, 0, 0), "exp")]:
-    cand = fix_symbolic(pruned, *edge, name)
+    cand = fix_symbolic(pruned, *edge, name, X)
     print(edge, name, f"R² = {cand.r2:.6f}")
 fit(pruned, X, y, steps=20, update_grid=False, progress=False);"""),
     ("md", """\
@@ -167,7 +167,7 @@ fit(pruned, X, y, steps=20, update_grid=False, progress=False);"""),
 constant to full precision (it evaluates exactly like the network); rounding and
 rationalising the constants shows the law."""),
     ("code", """\
-from kansr.symbolic.formula import model_formula, rationalize_constants
+from kansr.symbolic import model_formula, rationalize_constants
 
 formula = model_formula(pruned)
 print("raw:", formula.expr)
@@ -178,7 +178,7 @@ tidy"""),
 import sympy
 
 from kansr.bench.check import check_solution
-from kansr.safe_expr import symbol_for
+from kansr.symbolic import symbol_for
 
 a, b = symbol_for("a"), symbol_for("b")
 truth = sympy.exp(sympy.sin(sympy.pi * a) + b**2)
@@ -198,9 +198,9 @@ INTERACTIVE: Cells = [
 
 import numpy as np
 
-from kansr.model import KAN
+from kansr.nn import KAN
 from kansr.notebook import SnappingSession, snapping_widget
-from kansr.training import fit
+from kansr.train import fit
 
 rng = np.random.default_rng(0)
 X = rng.uniform(-1, 1, size=(300, 2))
@@ -257,7 +257,7 @@ INIT_SCHEMES: Cells = [
 # Initialisation schemes
 
 `KAN(init=...)` chooses how the residual weights and spline coefficients start (see
-`kansr.init`).  Here the KAN paper's `default`, `glorot` (variance-preserving) and the
+`kansr.nn._init`).  Here the KAN paper's `default`, `glorot` (variance-preserving) and the
 `power_law` family are compared on a function-fitting task,
 $f(x_1, x_2) = \\exp(\\sin(\\pi x_1) + x_2^2)$, with Adam so that the early phase of training
 is visible.  Three seeds each; a small study, not a benchmark."""),
@@ -267,9 +267,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from kansr.model import KAN
+from kansr.nn import KAN
 from kansr.plotting import plot_training
-from kansr.training import fit
+from kansr.train import fit
 
 rng = np.random.default_rng(0)
 

@@ -20,8 +20,9 @@ import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 
-from kansr.safe_expr import symbol_for
-from kansr.timeout import TimedOut, call_with_timeout
+from kansr.symbolic._safe_expr import symbol_for
+from kansr._metrics import r2_rmse
+from kansr._timeout import TimedOut, call_with_timeout
 
 __all__ = [
     "SymbolicVerdict",
@@ -219,7 +220,7 @@ def check_solution(
         raise ValueError(f"model uses symbols {unknown} that are not columns of X_test {names}")
 
     pred = _evaluate(model, [symbol_for(n) for n in names], X_test, strict=True)
-    r2, rmse = _r2_rmse(y_test, pred)
+    r2, rmse = r2_rmse(y_test, pred)
     result: dict[str, object] = {
         "solved": False,
         "accuracy_solved": bool(r2 > ACCURACY_R2),
@@ -243,7 +244,7 @@ def _as_expr(value: object, what: str) -> sympy.Expr:
         return sympy.Integer(int(value))
     if isinstance(value, (float, np.floating)):
         return sympy.Float(float(value))
-    hint = " (parse strings with kansr.safe_expr.parse_formula first)" if isinstance(value, str) else ""
+    hint = " (parse strings with kansr.symbolic._safe_expr.parse_formula first)" if isinstance(value, str) else ""
     raise TypeError(f"{what} must be a sympy expression, got {type(value).__name__}{hint}")
 
 
@@ -336,17 +337,6 @@ def _varies(expr: sympy.Expr, variables: list[sympy.Symbol], points: np.ndarray,
     if scale is None:
         scale = max(1.0, float(np.abs(values).max()))
     return float(values.max() - values.min()) > _REL_TOL * scale
-
-
-def _r2_rmse(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
-    if not np.all(np.isfinite(pred)):
-        return float("-inf"), float("inf")
-    residual = float(np.sum((y - pred) ** 2))
-    total = float(np.sum((y - y.mean()) ** 2))
-    rmse = float(np.sqrt(residual / len(y)))
-    if total == 0.0:  # constant target: perfect or nothing, as scikit-learn
-        return (1.0 if residual == 0.0 else 0.0), rmse
-    return 1.0 - residual / total, rmse
 
 
 # -- child process -----------------------------------------------------------

@@ -11,6 +11,8 @@ import math
 import sys
 from collections.abc import Sequence
 
+from kansr.errors import UsageError
+
 __all__ = ["add_bench_parser", "run_bench", "main"]
 
 EXIT_OK = 0
@@ -84,14 +86,10 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 
 # -- argument parsing (one-line errors instead of argparse's usage dump) ------
-class _UsageError(ValueError):
-    pass
-
-
 def _split(text: str, what: str) -> list[str]:
     items = [item.strip() for item in text.split(",")]
     if not text.strip() or any(not item for item in items):
-        raise _UsageError(f"{what} must be a comma-separated list without empty items, got {text!r}")
+        raise UsageError(f"{what} must be a comma-separated list without empty items, got {text!r}")
     return items
 
 
@@ -101,9 +99,9 @@ def _noises(text: str) -> list[float]:
         try:
             value = float(item)
         except ValueError:
-            raise _UsageError(f"--noise: {item!r} is not a number (use e.g. 0,0.01)") from None
+            raise UsageError(f"--noise: {item!r} is not a number (use e.g. 0,0.01)") from None
         if not (math.isfinite(value) and value >= 0):
-            raise _UsageError(f"--noise: levels must be finite and >= 0, got {item}")
+            raise UsageError(f"--noise: levels must be finite and >= 0, got {item}")
         out.append(value)
     return out
 
@@ -112,9 +110,9 @@ def _int(text: str, what: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise _UsageError(f"{what}: {text!r} is not an integer") from None
+        raise UsageError(f"{what}: {text!r} is not an integer") from None
     if value < minimum:
-        raise _UsageError(f"{what} must be >= {minimum}, got {value}")
+        raise UsageError(f"{what} must be >= {minimum}, got {value}")
     return value
 
 
@@ -122,9 +120,9 @@ def _float(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _UsageError(f"{what}: {text!r} is not a number") from None
+        raise UsageError(f"{what}: {text!r} is not a number") from None
     if not (math.isfinite(value) and value > 0):
-        raise _UsageError(f"{what} must be a positive number, got {text}")
+        raise UsageError(f"{what} must be a positive number, got {text}")
     return value
 
 
@@ -132,7 +130,7 @@ def _equations(args: argparse.Namespace) -> list[str]:
     import feynman_data
 
     if args.equations is None and args.subset is None:
-        raise _UsageError("choose the equations with --equations ID,… or --subset srbench|quick|all")
+        raise UsageError("choose the equations with --equations ID,… or --subset srbench|quick|all")
     if args.subset is not None:
         return feynman_data.list_equations(args.subset)
     ids = []
@@ -140,7 +138,7 @@ def _equations(args: argparse.Namespace) -> list[str]:
         try:
             ids.append(feynman_data.get(item).id)
         except ValueError as exc:
-            raise _UsageError(f"--equations: {exc}") from None
+            raise UsageError(f"--equations: {exc}") from None
     return ids
 
 
@@ -152,7 +150,7 @@ def _run_feynman(args: argparse.Namespace) -> int:
     n_train = _int(args.n_train, "--n-train", 10)
     workers = None if args.workers is None else _int(args.workers, "--workers", 1)
     if args.scheduler is not None and args.dask_local:
-        raise _UsageError("--scheduler and --dask-local exclude each other")
+        raise UsageError("--scheduler and --dask-local exclude each other")
 
     from kansr.bench.runner import read_results, run_benchmark
     from kansr.bench.summary import summarize
@@ -201,7 +199,7 @@ def _run_recheck(args: argparse.Namespace) -> int:
     try:
         counts = recheck_results(args.dir)
     except FileNotFoundError as exc:
-        raise _UsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(f"rechecked {counts['checked']} formulas: {counts['changed']} verdicts changed, "
           f"{counts['solved']} solved")
     print(summarize(args.dir))
@@ -229,7 +227,7 @@ def run_bench(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         return handlers[command](args)
-    except ValueError as exc:  # _UsageError and the library's argument checks
+    except ValueError as exc:  # UsageError and the library's argument checks
         print(f"kansr bench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 import feynman_data
 
-from ..io import atomic_write
-from ..safe_expr import parse_formula
-from .check import check_solution
-from .runner import CONFIG_FILE, RESULTS_FILE, _jsonable, read_results, task_seeds
+from kansr._fileio import atomic_write
+from kansr.symbolic._safe_expr import parse_formula
+from kansr.bench.check import check_solution
+from kansr.bench.runner import CONFIG_FILE, RESULTS_FILE, _jsonable, read_results, task_seeds
 
 __all__ = ["recheck_results"]
 

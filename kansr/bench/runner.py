@@ -1,4 +1,4 @@
-"""Run :func:`kansr.discover.discover` over Feynman equations, noise levels and seeds.
+"""Run :func:`kansr.discovery.discover` over Feynman equations, noise levels and seeds.
 
 One *task* is ``(equation, noise, seed)``. Each task samples its own training
 data and a noise-free test set, discovers a formula and checks it with the
@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 import feynman_data
+from kansr._fileio import atomic_write_json
 from kansr._version import __version__
 
 __all__ = [
@@ -82,7 +83,7 @@ class BenchTask:
     seed : int
         Replicate number given by the user (not used as a seed directly).
     time_budget : float
-        Seconds for :func:`~kansr.discover.discover`.
+        Seconds for :func:`~kansr.discovery.discover`.
     n_train, n_test : int
         Rows of training (noisy) and test (noise-free) data.
     check_timeout : float
@@ -168,8 +169,12 @@ def run_task(task: BenchTask) -> dict[str, Any]:
         and returned its best formula so far).
     """
     from kansr.bench.check import check_solution
-    from kansr.discover import discover  # heavy (torch): only where tasks run
-    from kansr.timeout import hard_time_limit
+    from kansr.discovery import discover  # heavy (torch): only where tasks run
+    from threadpoolctl import threadpool_limits
+
+    from kansr._resources import torch_threads
+    from kansr._timeout import hard_time_limit
+    from kansr.train import tune_allocator
 
     train_seed, test_seed = task_seeds(task.equation, task.noise, task.seed)
     X, y, names, truth = feynman_data.sample(task.equation, task.n_train, task.noise, seed=train_seed)
@@ -177,7 +182,10 @@ def run_task(task: BenchTask) -> dict[str, Any]:
     # discover checks its budget between steps, so one slow step can overrun
     # it; past 1.25 x budget + 15 s it is stopped like Ctrl-C (best formula kept).
     limit = None if task.time_budget is None else 1.25 * task.time_budget + 15.0
-    with hard_time_limit(limit):
+    # A task owns its worker: one math thread for torch and BLAS (N workers use
+    # N cores), the allocator keeps freed memory for reuse; both are scoped to the task.
+    tune_allocator()
+    with hard_time_limit(limit), torch_threads(1), threadpool_limits(1):
         found = discover(X, y, names=names, seed=train_seed, time_budget=task.time_budget)
     start = time.perf_counter()
     check = check_solution(found.formula.expr, truth, X_test, y_test, names, timeout=task.check_timeout)
@@ -321,22 +329,6 @@ def _repair_partial_line(path: Path) -> None:
     )
 
 
-def _write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _check_config(path: Path, settings: Mapping[str, Any]) -> None:
     if not path.exists():
         return
@@ -357,15 +349,6 @@ def _check_config(path: Path, settings: Mapping[str, Any]) -> None:
 
 
 # -- executors ---------------------------------------------------------------
-def _init_worker() -> None:
-    """Pool initializer: one math thread per worker, so N workers use N cores."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    import torch
-
-    torch.set_num_threads(1)
-
-
 class _Backend:
     """Creates (and recreates) the executor and knows how many tasks to keep in flight."""
 
@@ -401,7 +384,7 @@ class _PoolBackend(_Backend):
     def executor(self) -> Executor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.capacity, mp_context=self._context, initializer=_init_worker
+                max_workers=self.capacity, mp_context=self._context
             )
         return self._pool
 
@@ -681,7 +664,7 @@ def run_benchmark(
         "finished": None,
     }
     try:
-        _write_json_atomic(out / CONFIG_FILE, config)
+        atomic_write_json(out / CONFIG_FILE, config)
     except BaseException:
         if backend is not None:
             backend.abort()  # e.g. a local Dask cluster already started
@@ -721,7 +704,7 @@ def run_benchmark(
     else:
         bar.close()
     config["finished"] = _now()
-    _write_json_atomic(out / CONFIG_FILE, config)
+    atomic_write_json(out / CONFIG_FILE, config)
     return results_path
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import feynman_data
+from kansr._fileio import atomic_write
 from kansr.bench.runner import CONFIG_FILE, RESULTS_FILE, read_results, task_key
 
 __all__ = ["PUBLISHED_ANCHORS", "summarize", "latest_records"]
@@ -121,6 +121,21 @@ def _task_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _display_path(out: Path) -> str:
+    """How the summary names its directory: never an absolute, machine-specific path.
+
+    Relative to the repository that holds it (the nearest parent with a ``.git``,
+    e.g. ``benchmarks/results/feynman_noise0``); outside any repository, the
+    directory's own name. The directory may have been given as an absolute path
+    on the command line, so the text is derived from the resolved path alone.
+    """
+    resolved = out.resolve()
+    for parent in (resolved, *resolved.parents):
+        if (parent / ".git").exists():
+            return resolved.relative_to(parent).as_posix() or "."
+    return resolved.name or "."
+
+
 def _render(out: Path, records: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> str:
     lines = ["# kansr benchmark summary", ""]
     equations = sorted({r["equation"] for r in records})
@@ -132,7 +147,7 @@ def _render(out: Path, records: Sequence[Mapping[str, Any]], config: Mapping[str
     versions = sorted({str(r.get("kansr_version")) for r in records})
     settings.append(f"kansr {', '.join(versions) if versions else config.get('kansr_version', '?')}")
     lines += [
-        f"Directory `{out}`: {len(records)} tasks over {len(equations)} equations; {'; '.join(settings)}.",
+        f"Directory `{_display_path(out)}`: {len(records)} tasks over {len(equations)} equations; {'; '.join(settings)}.",
         "A task is *solved* when the formula is an SRBench symbolic solution (difference or ratio "
         "to the truth simplifies to a constant) with test R² > 0.5.",
         "",
@@ -219,19 +234,6 @@ def _plot(records: Sequence[Mapping[str, Any]], config: Mapping[str, Any]):
     return fig
 
 
-def _replace_atomically(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def summarize(out_dir: str | os.PathLike[str]) -> str:
     """Write ``summary.md`` and ``summary.png`` for a benchmark directory.
 
@@ -271,7 +273,7 @@ def summarize(out_dir: str | os.PathLike[str]) -> str:
             fh.flush()
             os.fsync(fh.fileno())
 
-    _replace_atomically(out / "summary.md", write_md)
+    atomic_write(out / "summary.md", write_md)
     fig = _plot(records, config)
-    _replace_atomically(out / "summary.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    atomic_write(out / "summary.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     return text

@@ -9,56 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
 
-from ._version import __version__
+from kansr._fileio import atomic_write
+from kansr._version import __version__
+from kansr.errors import ModelFileError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "atomic_write", "ModelFileError"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "ModelFileError"]
 
 FORMAT_NAME = "kansr.KAN"
 FORMAT_VERSION = 1
-
-
-class ModelFileError(ValueError):
-    """A model file is missing, corrupt, unsafe or from an unsupported version."""
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``.
-
-    A crash or interruption leaves either the old file or the new one, never a
-    half-written file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically (UTF-8)."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    atomic_write(path, write)
 
 
 def model_config(model) -> dict[str, Any]:
@@ -83,7 +46,7 @@ def model_config(model) -> dict[str, Any]:
 
 
 def save_model(model, path: str | os.PathLike) -> None:
-    """Save a :class:`~kansr.model.KAN` to ``path`` (atomic: temp file + rename).
+    """Save a :class:`~kansr.nn._model.KAN` to ``path`` (atomic: temp file + rename).
 
     Parameters
     ----------
@@ -97,7 +60,7 @@ def save_model(model, path: str | os.PathLike) -> None:
         "config_json": json.dumps(model_config(model)),
         "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
     }
-    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    atomic_write(path, lambda tmp: torch.save(payload, tmp), parents=True)
 
 
 def load_model(path: str | os.PathLike, library: Mapping[str, Any] | None = None):
@@ -121,7 +84,7 @@ def load_model(path: str | os.PathLike, library: Mapping[str, Any] | None = None
         a file that tries to run code on load; a newer format version; shapes
         that do not match the architecture.
     """
-    from .model import KAN
+    from kansr.nn._model import KAN
 
     path = Path(path)
     if not path.is_file():
@@ -163,7 +126,7 @@ def load_model(path: str | os.PathLike, library: Mapping[str, Any] | None = None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{str(path)!r} has an invalid model description: {exc}") from None
 
-    from .symbolic.library import DEFAULT_LIBRARY
+    from kansr.symbolic._library import DEFAULT_LIBRARY
 
     lib = dict(DEFAULT_LIBRARY)
     lib.update(library or {})

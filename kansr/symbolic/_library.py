@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import scipy.special
@@ -42,6 +42,7 @@ __all__ = [
     "SymbolicFunction",
     "DEFAULT_LIBRARY",
     "get_library",
+    "resolve_library",
     "register_function",
     "unregister_function",
 ]
@@ -862,3 +863,51 @@ def unregister_function(name: str) -> None:
     if name not in _REGISTERED:
         raise ValueError(f"{name!r} is not a registered function; registered: {', '.join(_REGISTERED) or '(none)'}")
     del _REGISTERED[name]
+
+
+def resolve_library(
+    library: Mapping[str, SymbolicFunction] | Iterable[str | SymbolicFunction] | None,
+) -> dict[str, SymbolicFunction]:
+    """The one way a ``library=`` argument becomes a ``name -> SymbolicFunction`` mapping.
+
+    Parameters
+    ----------
+    library : None, mapping, or iterable of names and SymbolicFunction
+        ``None`` is the whole library (:func:`get_library`); names are looked
+        up in it; SymbolicFunction entries are used as given.
+
+    Raises
+    ------
+    ValueError
+        Unknown or repeated names, a key that differs from its function's
+        name, an empty selection.
+    TypeError
+        An entry that is neither a name nor a SymbolicFunction.
+    """
+    if library is None:
+        return get_library()
+    if isinstance(library, Mapping):
+        out = {}
+        for key, func in library.items():
+            if not isinstance(func, SymbolicFunction):
+                raise TypeError(f"library[{key!r}] must be a SymbolicFunction, got {type(func).__name__}")
+            if key != func.name:
+                raise ValueError(f"library key {key!r} does not match function name {func.name!r}")
+            out[key] = func
+    else:
+        if isinstance(library, (str, SymbolicFunction)):
+            library = [library]
+        out = {}
+        for item in library:
+            if isinstance(item, str):
+                func = get_library([item])[item]
+            elif isinstance(item, SymbolicFunction):
+                func = item
+            else:
+                raise TypeError(f"library entries must be names or SymbolicFunction, got {type(item).__name__}")
+            if func.name in out:
+                raise ValueError(f"library function {func.name!r} given twice")
+            out[func.name] = func
+    if not out:
+        raise ValueError("library is empty")
+    return out

@@ -1,9 +1,9 @@
 """Snapping KAN edges to symbolic functions: suggest, fix, auto-fix, unfix.
 
 An edge's samples are its inputs and outputs on the model's sample inputs
-(the training data remembered by :func:`kansr.training.fit`, or ``X`` passed
+(the training data remembered by :func:`kansr.train._fit.fit`, or ``X`` passed
 explicitly).  All edges are fitted in one batched call of
-:func:`~kansr.symbolic.fitting.fit_affine`.
+:func:`~kansr.symbolic._fitting.fit_affine`.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Iterable, Mapping
 
 import torch
 
-from ..model import KAN
-from .fitting import Candidate, fit_affine
-from .library import SymbolicFunction, get_library
+from kansr.nn._model import KAN
+from kansr.symbolic._fitting import Candidate, fit_affine
+from kansr.symbolic._library import SymbolicFunction, get_library, resolve_library
 
 __all__ = ["EdgeChoice", "suggest_symbolic", "fix_symbolic", "auto_symbolic", "unfix", "symbolic_edges", "numeric_edges"]
 
@@ -50,9 +50,7 @@ class EdgeChoice:
 
 def _samples(model: KAN, X) -> torch.Tensor:
     if X is None:
-        X = getattr(model, "sample_inputs", None)
-        if X is None:
-            raise ValueError("no samples to fit edges on: pass X (e.g. the training inputs) or train the model first")
+        raise ValueError("no samples to fit edges on: pass X, the inputs the edges are fitted on (e.g. the training inputs)")
     return model.as_tensor(X)
 
 
@@ -75,16 +73,6 @@ def _edge_data(model: KAN, X, edges: list[tuple[int, int, int]]) -> tuple[torch.
     xs = torch.stack([acts.inputs[l][:, i] for l, i, _ in edges]).double()
     ys = torch.stack([acts.edges[l][:, i, j] for l, i, j in edges]).double()
     return xs, ys
-
-
-def _library(library) -> dict[str, SymbolicFunction]:
-    if library is None:
-        return get_library()
-    if isinstance(library, Mapping):
-        return dict(library)
-    names = [f for f in library if isinstance(f, str)]
-    extra = [f for f in library if isinstance(f, SymbolicFunction)]
-    return get_library(names, extra) if names else {f.name: f for f in extra}
 
 
 def numeric_edges(model: KAN) -> list[tuple[int, int, int]]:
@@ -122,8 +110,8 @@ def suggest_symbolic(
     model : KAN
     l, i, j : int
         Layer, input node, output (sub)node.
-    X : array-like, optional
-        Model inputs on which to sample the edge; default the training inputs.
+    X : array-like
+        Model inputs on which to sample the edge (e.g. the training inputs).
     top : int
         Number of candidates to return.
     library : mapping or iterable of names / SymbolicFunction, optional
@@ -138,7 +126,7 @@ def suggest_symbolic(
     """
     _check_edge(model, l, i, j)
     xs, ys = _edge_data(model, X, [(l, i, j)])
-    result = fit_affine(xs, ys, _library(library), weight_simple=weight_simple)
+    result = fit_affine(xs, ys, resolve_library(library), weight_simple=weight_simple)
     return result.ranked(0)[:top]
 
 
@@ -161,7 +149,8 @@ def fix_symbolic(
     function : str or SymbolicFunction
         A library name (e.g. ``"sin"``) or a user function.
     X : array-like, optional
-        Samples for fitting ``(a, b, c, d)``; default the training inputs.
+        Samples for fitting ``(a, b, c, d)`` (e.g. the training inputs); required
+        when ``fit_params`` is true.
     fit_params : bool
         Fit ``(a, b, c, d)`` to the edge's current shape; otherwise use
         ``params`` (default ``(1, 0, 1, 0)``).
@@ -212,8 +201,8 @@ def auto_symbolic(
     Parameters
     ----------
     model : KAN
-    X : array-like, optional
-        Samples; default the training inputs.
+    X : array-like
+        Model inputs on which to sample the edges (e.g. the training inputs).
     library : optional
         Functions to try (default: the whole library).
     r2_threshold : float
@@ -238,7 +227,7 @@ def auto_symbolic(
         return []
     for l, i, j in todo:
         _check_edge(model, l, i, j)
-    lib = _library(library)
+    lib = resolve_library(library)
     xs, ys = _edge_data(model, X, todo)
     result = fit_affine(xs, ys, lib, weight_simple=weight_simple, loss_floor=loss_floor)
     choices = []

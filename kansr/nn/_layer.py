@@ -4,27 +4,81 @@ Edge ``(i, o)`` computes ``phi(x_i) = w_b[i,o] * b(x_i) + w_s[i,o] * spline_{i,o
 unless it is *symbolic*, in which case it computes ``c * f(a * x_i + b) + d``
 with trainable ``(a, b, c, d)``.  The forward pass is a handful of tensor ops
 for all edges at once: one basis evaluation per input, one matrix product
-(:mod:`kansr.spline_kernel` fuses them into a single autograd node).
+(:mod:`kansr.nn.kernels._tables` fuses them into a single autograd node).
+
+Every evaluation of a spline here, the forward pass and the grid updates
+alike, goes through the layer's basis table (built by
+:func:`~kansr.nn.kernels._tables.build_table` from the one basis definition in
+:mod:`kansr.nn._splines`): grid updates refit exactly the functions training
+computes.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import torch
 from torch import nn
 
-from .spline_kernel import BASE_VALUE, SplineTable, build_table, dense_basis_autograd, fused_layer
-from .splines import bspline_basis, curve_to_coef, extend_grid, make_grid
+from kansr.nn._residuals import RESIDUALS
+from kansr.nn._splines import extend_grid, make_grid
+from kansr.nn.kernels._tables import (
+    SplineTable,
+    bspline_basis,
+    build_table,
+    curve_to_coef,
+    dense_basis_autograd,
+    fused_layer,
+)
 
-__all__ = ["KANLayer", "BASE_FUNCTIONS"]
+__all__ = ["KANLayer", "KernelState", "BASE_FUNCTIONS"]
 
-#: Residual functions ``b(x)`` by name (values and derivatives live in the kernel).
-BASE_FUNCTIONS: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = BASE_VALUE
+#: Residual functions ``b(x)`` by name (see :data:`kansr.nn._residuals.RESIDUALS`).
+BASE_FUNCTIONS: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    name: residual.value for name, residual in RESIDUALS.items()
+}
 
 
 def _spline_curves(x: torch.Tensor, grid: torch.Tensor, coef: torch.Tensor, k: int) -> torch.Tensor:
     """Every edge's spline ``sum_m B_m(x_i) * coef[i, m, o]`` at the samples, (batch, n_in, n_out)."""
     return torch.einsum("bik,iko->bio", bspline_basis(x, grid, k), coef)
+
+
+@dataclass(frozen=True, eq=False)
+class KernelState:
+    """What a compiled kernel needs of a layer's numeric part (see :meth:`KANLayer.kernel_state`).
+
+    The tensors are the layer's own (not copies): in-place edits of their
+    values are seen, replacing one gives a new state.
+
+    Attributes
+    ----------
+    table : SplineTable
+        The basis table of ``grid``.
+    grid : Tensor, shape (n_in, G + 2k + 1)
+    coef : Tensor, shape (n_in, G + k, n_out)
+    scale_sp, scale_base, mask : Tensor, shape (n_in, n_out)
+    bias : Tensor, shape (n_out,)
+    residual_code : int
+        The residual function's :attr:`~kansr.nn._residuals.Residual.code`.
+    symbolic : bool
+        Whether some kept edge is symbolic (then the state does not describe
+        the whole layer and the kernels cannot run it).
+    version : tuple
+        Changes whenever anything above would: the identities and storage of
+        the tensors, in-place edits of grid and mask, symbolic edges.
+    """
+
+    table: SplineTable
+    grid: torch.Tensor
+    coef: torch.Tensor
+    scale_sp: torch.Tensor
+    scale_base: torch.Tensor
+    mask: torch.Tensor
+    bias: torch.Tensor
+    residual_code: int
+    symbolic: bool
+    version: tuple
 
 
 class KANLayer(nn.Module):
@@ -71,8 +125,9 @@ class KANLayer(nn.Module):
         self.affine = nn.Parameter(torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=dtype).repeat(n_in, n_out, 1))
         self.symbolic_names: list[list[str | None]] = [[None] * n_out for _ in range(n_in)]
         self.symbolic_functions: dict[str, object] = {}
-        # Caches rebuilt when their source changes (see _table and _symbolic_plan).
+        # Caches rebuilt when their source changes (see _table, _symbolic_plan, kernel_state).
         self._table_cache: tuple | None = None
+        self._kernel_state: KernelState | None = None
         self._symbolic_version = 0
         self._plan_cache: tuple | None = None
 
@@ -93,6 +148,34 @@ class KANLayer(nn.Module):
         if cached is None or cached[0] is not grid or cached[1] != grid._version:
             self._table_cache = cached = (grid, grid._version, build_table(grid, self.k))
         return cached[2]
+
+    def kernel_state(self) -> KernelState:
+        """The numeric part of the layer as compiled kernels take it.
+
+        The same object is returned while nothing it holds has changed (its
+        ``version`` is equal), so callers may cache what they derive from it
+        by identity.  Parameter values edited in place (an optimiser step) do
+        not make a new state: the state holds the tensors themselves.
+        """
+        # Read without nn.Module attribute lookups: this runs on every forward
+        # pass of the whole-network kernel path.
+        params, buffers = self._parameters, self._buffers
+        tensors = (params["coef"], params["scale_sp"], params["scale_base"], params["bias"], buffers["mask"])
+        grid = buffers["grid"]
+        version = (
+            self._symbolic_version, self.base_fun_name, id(grid), grid._version, tensors[4]._version,
+            *(id(t) for t in tensors), *(t.data_ptr() for t in tensors),
+        )
+        state = self._kernel_state
+        if state is None or state.version != version:
+            coef, scale_sp, scale_base, bias, mask = tensors
+            state = KernelState(
+                table=self._table(), grid=grid, coef=coef, scale_sp=scale_sp, scale_base=scale_base, mask=mask,
+                bias=bias, residual_code=RESIDUALS[self.base_fun_name].code, symbolic=bool(self._symbolic_plan()),
+                version=version,
+            )
+            self._kernel_state = state
+        return state
 
     def _symbolic_plan(self) -> list[tuple[object, torch.Tensor, torch.Tensor]]:
         """Active symbolic edges grouped by function: ``(function, inputs, outputs)``.

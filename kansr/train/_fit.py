@@ -16,20 +16,17 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .allocator import tune_allocator
-from .model import KAN, Activations
-from .optim import LeanAdam, lean_adam_supported
+from kansr._validation import check_finite
+from kansr.errors import NumericalWarning
+from kansr.nn._model import KAN, Activations
+from kansr.train._optim import LeanAdam, lean_adam_supported
 
 __all__ = [
-    "fit", "fit_with_extension", "make_optimizer", "History", "regularization", "check_finite_xy", "NumericalWarning",
+    "fit", "fit_with_extension", "make_optimizer", "History", "regularization", "check_finite_xy",
 ]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-
-class NumericalWarning(RuntimeWarning):
-    """Training hit a non-finite loss and restored the last finite parameters."""
 
 
 @dataclass
@@ -75,15 +72,9 @@ class History:
 
 
 def check_finite_xy(X: torch.Tensor, y: torch.Tensor, what: str = "") -> None:
-    """Raise ValueError naming the first non-finite cell of X or y."""
-    for name, t in (("X" + what, X), ("y" + what, y)):
-        bad = ~torch.isfinite(t)
-        if bool(bad.any()):
-            rows, cols = torch.nonzero(bad.reshape(t.shape[0], -1), as_tuple=True)
-            raise ValueError(
-                f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf); first at row {int(rows[0])}, "
-                f"column {int(cols[0])}. Remove or impute those rows before training."
-            )
+    """Raise a DataError (a ValueError) naming the first non-finite cell of X or y."""
+    check_finite(X, "X" + what)
+    check_finite(y, "y" + what)
 
 
 def _as_xy(model: KAN, X, y, what: str = "") -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,7 +166,7 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     -------
     torch.optim.Optimizer
         LBFGS with a strong-Wolfe line search (20 inner iterations, history 10),
-        or Adam: :class:`kansr.optim.LeanAdam` (torch's fused update kernel,
+        or Adam: :class:`kansr.train._optim.LeanAdam` (torch's fused update kernel,
         less overhead per step) on CPU, else torch's fused or multi-tensor Adam.
     """
     if name == "lbfgs":
@@ -315,8 +306,6 @@ def fit(
     if early_stopping is not None and Xv is None:
         raise ValueError("early_stopping needs validation data: pass X_val/y_val or val_fraction > 0")
 
-    model.sample_inputs = Xt  # remembered for snapping and pruning without passing X again
-    tune_allocator()  # see kansr.allocator: steps reuse memory instead of page-faulting
     n = Xt.shape[0]
     lr = float(lr if lr is not None else (1.0 if optimizer == "lbfgs" else 1e-2))
     opt = make_optimizer(optimizer, model.parameters(), lr)

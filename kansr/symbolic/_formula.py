@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy
 
-from ..safe_expr import symbol_for
-from ..timeout import TimedOut, call_with_timeout
+from kansr.symbolic._safe_expr import symbol_for
+from kansr._timeout import TimedOut, call_with_timeout
 
 __all__ = [
     "Formula",
@@ -223,7 +223,7 @@ def model_formula(model, names: Sequence[str] | None = None, output: int = 0) ->
     Formula
         Evaluates exactly like ``model`` (same constants, no rounding).
     """
-    from .snap import numeric_edges
+    from kansr.symbolic._snap import numeric_edges
 
     left = numeric_edges(model)
     if left:

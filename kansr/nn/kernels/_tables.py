@@ -1,13 +1,21 @@
 """Fast evaluation of spline layers: piecewise-polynomial tables and a fused layer op.
 
 On every knot interval each of the ``k + 1`` B-splines that are non-zero there
-is a polynomial of degree ``k``.  :func:`build_table` computes those
-polynomials once per grid (in float64, from de Boor's recursion), in the local
-variable ``s = (x - t_j) / (t_{j+1} - t_j)``.  Evaluating the basis is then a
-lookup of one table row per sample and input followed by a Horner scheme:
-about ten tensor operations whatever the grid, instead of a recursion whose
-every level gathers knots.  Uniform grids (the state before any grid update)
-find the interval with one multiply-and-floor instead of a ``searchsorted``.
+is a polynomial of degree ``k``.  :func:`build_table` derives those
+polynomials once per grid from the basis definition,
+:func:`kansr.nn._splines.local_basis_values` (evaluated in float64 at ``k + 1``
+points of every interval), in the local variable
+``s = (x - t_j) / (t_{j+1} - t_j)``.  Evaluating the basis is then a lookup of
+one table row per sample and input followed by a Horner scheme: about ten
+tensor operations whatever the grid, instead of a recursion whose every level
+gathers knots.  Uniform grids (the state before any grid update) find the
+interval with one multiply-and-floor instead of a ``searchsorted``, and share
+one set of cardinal polynomials (also in the table).  The compiled kernels
+(:mod:`kansr.nn.kernels._jit`) evaluate the same tables.
+
+:func:`bspline_basis` is the dense basis on any grid through a table: grid
+updates, curve fitting and monomial screening use it, so they evaluate the
+basis that training evaluates.
 
 :class:`_FusedLayer` evaluates a whole numeric layer,
 ``y = bias + b(x) @ (w_b * keep) + basis(x) @ (coef * w_s * keep)``,
@@ -24,10 +32,20 @@ from dataclasses import dataclass
 
 import torch
 
-from . import spline_jit
-from .splines import bspline_basis_reference
+from kansr.nn._residuals import RESIDUALS
+from kansr.nn._splines import check_basis_args, find_interval, local_basis_values
+from kansr.nn.kernels import _jit as spline_jit
 
-__all__ = ["SplineTable", "build_table", "local_basis", "dense_basis", "dense_basis_autograd", "fused_layer"]
+__all__ = [
+    "SplineTable",
+    "build_table",
+    "local_basis",
+    "dense_basis",
+    "dense_basis_autograd",
+    "bspline_basis",
+    "curve_to_coef",
+    "fused_layer",
+]
 
 # Relative tolerance on the knot spacing under which a grid row counts as uniform.
 _UNIFORM_RTOL = 1e-6
@@ -81,7 +99,7 @@ class SplineTable:
     origin_shift : Tensor, shape (n_in,) or None
         ``-origin * inv_step``, so the position is ``x * inv_step + origin_shift``.
     jit_arrays : tuple or None
-        The table as numpy arrays for :mod:`kansr.spline_jit`, filled in on
+        The table as numpy arrays for :mod:`kansr.nn.kernels._jit`, filled in on
         first use.
     mask_offset : Tensor, shape (1, n_in), long, or None
         First row of each input in ``mask_rows``.
@@ -115,6 +133,10 @@ class SplineTable:
 def build_table(grid: torch.Tensor, k: int, dtype: torch.dtype | None = None) -> SplineTable:
     """Piecewise-polynomial table of the order-``k`` basis on ``grid``.
 
+    Derived from the basis definition: on every interval the ``k + 1``
+    polynomials interpolate :func:`kansr.nn._splines.local_basis_values` at
+    ``k + 1`` interior points (exact for polynomials of degree ``k``).
+
     Parameters
     ----------
     grid : Tensor, shape (n_in, G + 2k + 1)
@@ -137,7 +159,8 @@ def build_table(grid: torch.Tensor, k: int, dtype: torch.dtype | None = None) ->
     # k+1 interior sample points per interval determine each degree-k piece.
     s_pts = (torch.arange(k + 1, dtype=torch.float64) + 0.5) / (k + 1)
     x_pts = t[:, :-1, None] + h[:, :, None] * s_pts  # (in, n_int, k+1)
-    dense = bspline_basis_reference(x_pts.reshape(n_in, -1).t(), t, k)  # (n_int*(k+1), in, n_basis)
+    index, local = local_basis_values(x_pts.reshape(n_in, -1).t(), t, k)  # (n_int*(k+1), in, k+1)
+    dense = _scatter(index, local, n_basis)  # (n_int*(k+1), in, n_basis)
     dense = dense.reshape(n_int, k + 1, n_in, n_basis).permute(2, 0, 1, 3)  # (in, int, pt, basis)
     j = torch.arange(n_int)
     start = (j - k).clamp(0, n_basis - k - 1)  # (n_int,)
@@ -210,7 +233,7 @@ def _rows(table: SplineTable, x: torch.Tensor) -> torch.Tensor:
     :func:`_uniform_local_basis`).
     """
     n_int = table.n_intervals
-    j = torch.searchsorted(table.grid, x.t().contiguous(), right=True).t() - 1
+    j = find_interval(table.grid, x)
     j = torch.where((j >= 0) & (j < n_int), j, n_int)
     return j + table.row_offset
 
@@ -309,13 +332,16 @@ def _uniform_local_basis(table: SplineTable, x: torch.Tensor, with_derivative: b
     return index, vals, deriv
 
 
+def _scatter(index: torch.Tensor, vals: torch.Tensor, n_basis: int) -> torch.Tensor:
+    """Dense (batch, n_in, n_basis) from local values; entries sharing an index carry zeros but one."""
+    return vals.new_zeros(vals.shape[0], vals.shape[1], n_basis).scatter_add_(2, index, vals)
+
+
 def dense_basis(table: SplineTable, x: torch.Tensor, with_derivative: bool = False):
     """Dense basis (batch, n_in, G+k), and its derivative when asked (else None)."""
     index, vals, deriv = local_basis(table, x, with_derivative)
-    shape = (x.shape[0], x.shape[1], table.n_basis)
-    dense = vals.new_zeros(shape).scatter_add_(2, index, vals)
-    dderiv = None if deriv is None else deriv.new_zeros(shape).scatter_add_(2, index, deriv)
-    return dense, dderiv
+    dderiv = None if deriv is None else _scatter(index, deriv, table.n_basis)
+    return _scatter(index, vals, table.n_basis), dderiv
 
 
 class _DenseBasis(torch.autograd.Function):
@@ -325,7 +351,7 @@ class _DenseBasis(torch.autograd.Function):
     def forward(ctx, x, table):  # type: ignore[override]
         index, vals, deriv = local_basis(table, x, with_derivative=True)
         ctx.save_for_backward(index, deriv)
-        return vals.new_zeros(x.shape[0], x.shape[1], table.n_basis).scatter_add_(2, index, vals)
+        return _scatter(index, vals, table.n_basis)
 
     @staticmethod
     def backward(ctx, grad_basis):  # type: ignore[override]
@@ -340,24 +366,69 @@ def dense_basis_autograd(table: SplineTable, x: torch.Tensor) -> torch.Tensor:
     return dense_basis(table, x)[0]
 
 
-# --------------------------------------------------------------------------- base functions
-def _silu_grad(x: torch.Tensor) -> torch.Tensor:
-    sig = torch.sigmoid(x)
-    return sig * (1 + x * (1 - sig))
+def bspline_basis(x: torch.Tensor, grid: torch.Tensor, k: int) -> torch.Tensor:
+    """B-spline basis of order ``k`` on any grid, evaluated as a layer evaluates it.
+
+    Builds the grid's table in ``x.dtype`` and evaluates it: for a layer's grid
+    and inputs of the layer's dtype this is bit for bit the basis of the
+    layer's forward pass.  Differentiable with respect to ``x`` (the backward
+    pass uses the analytic derivative of the local values).
+
+    Parameters
+    ----------
+    x : Tensor, shape (batch, n_in)
+    grid : Tensor, shape (n_in, G + 2k + 1)
+        Increasing extended knots, one row per input.
+    k : int
+        Spline order (3 = cubic).
+
+    Returns
+    -------
+    Tensor, shape (batch, n_in, G + k)
+        Zero outside the extended grid; rows sum to 1 inside the core domain.
+    """
+    check_basis_args(x, grid, k)
+    return dense_basis_autograd(build_table(grid, k, dtype=x.dtype), x)
 
 
-BASE_VALUE = {
-    "silu": torch.nn.functional.silu,
-    "identity": lambda x: x,
-    "tanh": torch.tanh,
-    "zero": torch.zeros_like,
-}
-BASE_GRAD = {
-    "silu": _silu_grad,
-    "identity": torch.ones_like,
-    "tanh": lambda x: 1 - torch.tanh(x) ** 2,
-    "zero": torch.zeros_like,
-}
+def curve_to_coef(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    grid: torch.Tensor,
+    k: int,
+    ridge: float = 1e-10,
+) -> torch.Tensor:
+    """Least-squares spline coefficients that reproduce sampled curves.
+
+    Parameters
+    ----------
+    x : Tensor, shape (batch, n_in)
+        Sample locations per input.
+    y : Tensor, shape (batch, n_in, n_out)
+        Curve values for every edge (input i, output o).
+    grid : Tensor, shape (n_in, G + 2k + 1)
+        Target grid.
+    k : int
+        Spline order.
+    ridge : float
+        Tiny Tikhonov term (relative to the basis scale) that keeps basis
+        functions without samples at zero instead of making the system singular.
+
+    Returns
+    -------
+    Tensor, shape (n_in, G + k, n_out)
+        Coefficients on ``grid``.  Solved in float64, returned in ``y.dtype``.
+    """
+    basis = bspline_basis(x.detach().double(), grid.double(), k)  # (b, in, K)
+    A = basis.permute(1, 0, 2)  # (in, b, K)
+    Y = y.detach().double().permute(1, 0, 2)  # (in, b, out)
+    AtA = A.transpose(1, 2) @ A
+    AtY = A.transpose(1, 2) @ Y
+    n_basis = AtA.shape[-1]
+    scale = AtA.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-300)
+    reg = ridge * scale[:, None, None] * torch.eye(n_basis, dtype=AtA.dtype)
+    coef = torch.linalg.solve(AtA + reg, AtY)
+    return coef.to(y.dtype).contiguous()
 
 
 class _FusedLayer(torch.autograd.Function):
@@ -372,8 +443,9 @@ class _FusedLayer(torch.autograd.Function):
         w_s = scale_sp * keep
         w_b = scale_base * keep
         coef_eff = (coef * w_s.unsqueeze(1)).view(-1, n_out)
-        base = BASE_VALUE[base_name](x)
-        ctx.base_name = base_name
+        residual = RESIDUALS[base_name]
+        base = residual.value(x)
+        ctx.residual = residual
         ctx.local = n_out == 1
         if ctx.local:
             # One output: pick the k+1 coefficients each sample uses instead of
@@ -384,7 +456,7 @@ class _FusedLayer(torch.autograd.Function):
             y.addmm_(base, w_b)
             ctx.save_for_backward(x, coef, w_s, w_b, keep, base, flat, vals, deriv, picked)
             return y
-        dense = vals.new_zeros(batch, n_in, table.n_basis).scatter_add_(2, index, vals).view(batch, -1)
+        dense = _scatter(index, vals, table.n_basis).view(batch, -1)
         y = torch.addmm(bias, dense, coef_eff)
         y.addmm_(base, w_b)
         ctx.save_for_backward(x, coef, w_s, w_b, keep, base, dense, index, deriv)
@@ -421,12 +493,12 @@ class _FusedLayer(torch.autograd.Function):
                 coef_eff = (coef * w_s.unsqueeze(1)).view(-1, n_out)
                 along = (grad_y @ coef_eff.t()).view(x.shape[0], n_in, n_basis)
                 grad_x = torch.linalg.vecdot(along.gather(2, index), deriv)
-            grad_x = grad_x + (grad_y @ w_b.t()) * BASE_GRAD[ctx.base_name](x)
+            grad_x = grad_x + (grad_y @ w_b.t()) * ctx.residual.grad(x)
         return grad_x, grad_coef, grad_sp, grad_base, grad_bias, None, None, None
 
 
 class _JitLayer(torch.autograd.Function):
-    """:class:`_FusedLayer` computed by compiled kernels (:mod:`kansr.spline_jit`).
+    """:class:`_FusedLayer` computed by compiled kernels (:mod:`kansr.nn.kernels._jit`).
 
     Forward and backward are one kernel call each, including the folding of
     edge weights and mask and the parameter gradients.  Keeping the per-sample
@@ -438,7 +510,7 @@ class _JitLayer(torch.autograd.Function):
     def forward(ctx, x, coef, scale_sp, scale_base, bias, keep, table, base_name, save):  # type: ignore[override]
         arrays = spline_jit.table_arrays_cached(table)
         params = [t.detach().contiguous() for t in (x, coef, scale_sp, scale_base, keep)]
-        code = spline_jit.BASE_CODES[base_name]
+        code = RESIDUALS[base_name].code
         ctx.threads = spline_jit.threads_for(x.shape[0] * coef.shape[0] * coef.shape[2], torch.get_num_threads())
         y, ctx.per_sample = spline_jit.layer_forward(
             arrays, *(t.numpy() for t in params), bias.detach().contiguous().numpy(), code, ctx.threads, save,
@@ -480,24 +552,23 @@ def fused_layer(
     table : SplineTable
         Built from the layer's grid by :func:`build_table`.
     base_name : str
-        Residual function, a key of ``BASE_VALUE``.
+        Residual function, a key of :data:`kansr.nn._residuals.RESIDUALS`.
     """
-    if _use_jit(x, coef, table, base_name):
+    if _use_jit(x, coef, table):
         # Whether a backward pass will follow: then the forward keeps per-sample values for it.
         save = torch.is_grad_enabled() and any(t.requires_grad for t in (x, coef, scale_sp, scale_base, bias))
         return _JitLayer.apply(x, coef, scale_sp, scale_base, bias, keep, table, base_name, save)
     return _FusedLayer.apply(x, coef, scale_sp, scale_base, bias, keep, table, base_name)
 
 
-def _use_jit(x: torch.Tensor, coef: torch.Tensor, table: SplineTable, base_name: str) -> bool:
-    """Compiled kernels serve cubic splines on CPU float32/float64 inputs when numba is available."""
+def _use_jit(x: torch.Tensor, coef: torch.Tensor, table: SplineTable) -> bool:
+    """Compiled kernels serve cubic splines on CPU float32/float64 inputs unless ``KANSR_NUMBA=0``."""
     return (
         table.k == 3
-        and spline_jit.available()
+        and spline_jit.enabled()
         and x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
         and coef.dtype == x.dtype
         and table.rows.dtype == x.dtype
         and x.dim() == 2
-        and base_name in spline_jit.BASE_CODES
     )

@@ -1,4 +1,4 @@
-"""The KAN model: a stack of :class:`~kansr.layer.KANLayer` with sum and product nodes."""
+"""The KAN model: a stack of :class:`~kansr.nn._layer.KANLayer` with sum and product nodes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .init import initialize_layer
-from .layer import KANLayer
-from .network_jit import network_forward
+from kansr.nn._init import initialize_layer
+from kansr.nn._layer import KANLayer
+from kansr.nn.kernels._network import network_forward
 
 __all__ = ["KAN", "Activations", "GridUpdate", "parse_width"]
 
@@ -102,7 +102,7 @@ class KAN(nn.Module):
     base_fun : str
         Residual function ``b`` (``"silu"``, ``"identity"``, ``"tanh"``, ``"zero"``).
     init : str
-        Initialisation scheme, see :mod:`kansr.init`.
+        Initialisation scheme, see :mod:`kansr.nn._init`.
     init_params : dict, optional
         Parameters of the scheme (``sigma``; ``alpha``, ``beta``).
     grid_range : (float, float)
@@ -162,7 +162,6 @@ class KAN(nn.Module):
         self.register_buffer("input_scale", torch.ones(n0, dtype=dtype))
         self.register_buffer("output_shift", torch.zeros(nL, dtype=dtype))
         self.register_buffer("output_scale", torch.ones(nL, dtype=dtype))
-        self.sample_inputs: torch.Tensor | None = None  # training inputs, set by fit (not saved)
         self.input_names = self._names(input_names, n0, "x", "input_names")
         self.output_names = self._names(output_names, nL, "y", "output_names")
 
@@ -397,15 +396,15 @@ class KAN(nn.Module):
         return copy.deepcopy(self)
 
     def save(self, path) -> None:
-        """Save to ``path`` atomically (see :func:`kansr.io.save_model`)."""
-        from .io import save_model
+        """Save to ``path`` atomically (see :func:`kansr.nn._io.save_model`)."""
+        from kansr.nn._io import save_model
 
         save_model(self, path)
 
     @classmethod
     def load(cls, path, library=None) -> "KAN":
-        """Load a model saved with :meth:`save` (see :func:`kansr.io.load_model`)."""
-        from .io import load_model
+        """Load a model saved with :meth:`save` (see :func:`kansr.nn._io.load_model`)."""
+        from kansr.nn._io import load_model
 
         return load_model(path, library=library)
 

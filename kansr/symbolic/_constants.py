@@ -21,7 +21,7 @@ import sympy
 from scipy.optimize import least_squares
 from threadpoolctl import threadpool_limits
 
-from .formula import nice_value
+from kansr.symbolic._formula import nice_value
 
 __all__ = ["parametrize", "refit_constants", "snap_constants", "rmse_on"]
 

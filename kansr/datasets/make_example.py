@@ -8,7 +8,7 @@ decimals), so the file holds the formula to float precision and
 
 Run from the repository root::
 
-    python kansr/data/make_example.py            # writes kansr/data/example.csv
+    python kansr/datasets/make_example.py            # writes kansr/datasets/example.csv
 """
 from __future__ import annotations
 

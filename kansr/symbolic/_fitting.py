@@ -71,7 +71,7 @@ from typing import Iterable, Mapping
 import torch
 import torch.nn.functional as F
 
-from .library import Domain, SymbolicFunction, get_library
+from kansr.symbolic._library import Domain, SymbolicFunction, get_library, resolve_library
 
 __all__ = ["Candidate", "FitResult", "fit_affine"]
 
@@ -104,7 +104,7 @@ class Candidate:
     complexity : int
         The function's complexity.
     score : float
-        Ranking score (higher is better), see :mod:`kansr.symbolic.fitting`.
+        Ranking score (higher is better), see :mod:`kansr.symbolic._fitting`.
     """
 
     name: str
@@ -232,38 +232,6 @@ class FitResult:
 # --------------------------------------------------------------------------- #
 # Input handling
 # --------------------------------------------------------------------------- #
-def _resolve_library(
-    library: Mapping[str, SymbolicFunction] | Iterable[str | SymbolicFunction] | None,
-) -> dict[str, SymbolicFunction]:
-    if library is None:
-        return get_library()
-    if isinstance(library, Mapping):
-        out = {}
-        for key, func in library.items():
-            if not isinstance(func, SymbolicFunction):
-                raise TypeError(f"library[{key!r}] must be a SymbolicFunction, got {type(func).__name__}")
-            if key != func.name:
-                raise ValueError(f"library key {key!r} does not match function name {func.name!r}")
-            out[key] = func
-    else:
-        if isinstance(library, (str, SymbolicFunction)):
-            library = [library]
-        out = {}
-        for item in library:
-            if isinstance(item, str):
-                func = get_library([item])[item]
-            elif isinstance(item, SymbolicFunction):
-                func = item
-            else:
-                raise TypeError(f"library entries must be names or SymbolicFunction, got {type(item).__name__}")
-            if func.name in out:
-                raise ValueError(f"library function {func.name!r} given twice")
-            out[func.name] = func
-    if not out:
-        raise ValueError("library is empty")
-    return out
-
-
 def _as_float64(name: str, value) -> torch.Tensor:
     try:
         t = torch.as_tensor(value.detach() if isinstance(value, torch.Tensor) else value)
@@ -753,7 +721,7 @@ def fit_affine(
     ``y`` is constant get ``c = 0``, ``d = y`` and ``R^2 = 1`` for every
     valid function, so ``"0"`` ranks first.
     """
-    lib = _resolve_library(library)
+    lib = resolve_library(library)
     xs, ys = _check_inputs(x, y)
     a_lo, a_hi = _check_range("a_range", a_range)
     b_lo, b_hi = _check_range("b_range", b_range)

@@ -1,7 +1,7 @@
-"""The numba kernels behind :mod:`kansr.spline_jit` (imported on first use).
+"""The numba kernels behind :mod:`kansr.nn.kernels._jit` (imported on first use).
 
 Kept apart so that importing kansr does not import numba, and so that
-:mod:`kansr.spline_jit` can size numba's thread pool before numba starts.
+:mod:`kansr.nn.kernels._jit` can size numba's thread pool before numba starts.
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from kansr.nn._residuals import IDENTITY, SILU, TANH
 
 # Fused multiply-add and reassociation (vectorised sums) but no assumption of
 # finite values: NaN inputs must still give NaN outputs.
@@ -33,43 +35,62 @@ def _interval(xv, i, knots, n_int):
 
 # ``consts`` (``K`` in the helpers) holds the numbers the kernels need in the
 # data's dtype, so that float32 data is computed in float32 (a Python float
-# literal promotes every expression it touches to float64):
-# 0, 1, 1/6, 2/3, 1/2, 3/2, 2 (built by ``kansr.spline_jit.table_arrays``).
+# literal promotes every expression it touches to float64): 0 and 1 (built by
+# ``kansr.nn.kernels._jit.table_arrays``).
 @njit(inline="always", cache=True)
 def _base_and_grad(xv, code, K):
-    """Residual function ``b(x)`` and ``b'(x)`` (codes in ``BASE_CODES``; one
-    exponential for SiLU).  The forward kernel uses ``b`` only; the unused
-    derivative is dead code there once inlined."""
-    if code == 2:
+    """Residual function ``b(x)`` and ``b'(x)`` by its code in
+    :data:`kansr.nn._residuals.RESIDUALS` (one exponential for SiLU).  The
+    forward kernel uses ``b`` only; the unused derivative is dead code there
+    once inlined."""
+    if code == SILU:
         sig = K[1] / (K[1] + np.exp(-xv))
         return xv * sig, sig * (K[1] + xv * (K[1] - sig))
-    if code == 1:
+    if code == IDENTITY:
         return xv, K[1]
-    if code == 3:
+    if code == TANH:
         t = math.tanh(xv)
         return t, K[1] - t * t
-    return K[0] * xv, K[0]
+    return K[0] * xv, K[0]  # ZERO
 
 
-# The kernels serve cubic splines (k = 3, the default) only, with the four
-# basis polynomials written out: with the order known when compiling, the
-# values stay in registers.  A loop over a run-time k with a scratch array
-# measured 3x slower.
+# The kernels serve cubic splines (k = 3, the default) only and evaluate the
+# basis polynomials of a SplineTable: row r of the table (or, on a uniform
+# grid, the one cardinal row every interval shares) holds, from column 2, the
+# coefficients of the four pieces power-major, then those of their
+# derivatives.  With the order known when compiling, the values stay in
+# registers.  A loop over a run-time k with a scratch array measured 3x slower.
 @njit(inline="always", cache=True)
-def _values3(rows, r, s):
-    v0 = ((rows[r, 14] * s + rows[r, 10]) * s + rows[r, 6]) * s + rows[r, 2]
-    v1 = ((rows[r, 15] * s + rows[r, 11]) * s + rows[r, 7]) * s + rows[r, 3]
-    v2 = ((rows[r, 16] * s + rows[r, 12]) * s + rows[r, 8]) * s + rows[r, 4]
-    v3 = ((rows[r, 17] * s + rows[r, 13]) * s + rows[r, 9]) * s + rows[r, 5]
+def _value_coefs(rows, r):
+    """Coefficients of the four cubic pieces in row ``r``: ``c[4p + m]`` multiplies ``s^p`` in slot m."""
+    return (rows[r, 2], rows[r, 3], rows[r, 4], rows[r, 5], rows[r, 6], rows[r, 7], rows[r, 8], rows[r, 9],
+            rows[r, 10], rows[r, 11], rows[r, 12], rows[r, 13], rows[r, 14], rows[r, 15], rows[r, 16], rows[r, 17])
+
+
+@njit(inline="always", cache=True)
+def _slope_coefs(rows, r):
+    """Coefficients of the derivatives of the four pieces in row ``r`` (same layout, degree 2)."""
+    return (rows[r, 18], rows[r, 19], rows[r, 20], rows[r, 21], rows[r, 22], rows[r, 23],
+            rows[r, 24], rows[r, 25], rows[r, 26], rows[r, 27], rows[r, 28], rows[r, 29])
+
+
+@njit(inline="always", cache=True)
+def _values3(c, s):
+    """The four cubic pieces at ``s`` from :func:`_value_coefs`."""
+    v0 = ((c[12] * s + c[8]) * s + c[4]) * s + c[0]
+    v1 = ((c[13] * s + c[9]) * s + c[5]) * s + c[1]
+    v2 = ((c[14] * s + c[10]) * s + c[6]) * s + c[2]
+    v3 = ((c[15] * s + c[11]) * s + c[7]) * s + c[3]
     return v0, v1, v2, v3
 
 
 @njit(inline="always", cache=True)
-def _derivs3(rows, r, s):
-    d0 = (rows[r, 26] * s + rows[r, 22]) * s + rows[r, 18]
-    d1 = (rows[r, 27] * s + rows[r, 23]) * s + rows[r, 19]
-    d2 = (rows[r, 28] * s + rows[r, 24]) * s + rows[r, 20]
-    d3 = (rows[r, 29] * s + rows[r, 25]) * s + rows[r, 21]
+def _derivs3(c, s):
+    """Their derivatives at ``s`` from :func:`_slope_coefs`."""
+    d0 = (c[8] * s + c[4]) * s + c[0]
+    d1 = (c[9] * s + c[5]) * s + c[1]
+    d2 = (c[10] * s + c[6]) * s + c[2]
+    d3 = (c[11] * s + c[7]) * s + c[3]
     return d0, d1, d2, d3
 
 
@@ -97,33 +118,14 @@ def _edge_weights(coef, scale_sp, scale_base, keep):
 
 
 @njit(inline="always", cache=True)
-def _cardinal3(s, K):
-    """The four uniform cubic B-spline pieces at ``s`` in [0, 1), slot 0 first."""
-    t = K[1] - s
-    v0 = t * t * t * K[2]
-    v3 = s * s * s * K[2]
-    v1 = (K[4] * s - K[1]) * s * s + K[3]
-    return v0, v1, K[1] - v0 - v1 - v3, v3
-
-
-@njit(inline="always", cache=True)
-def _cardinal3_ds(s, K):
-    """Derivatives of :func:`_cardinal3` with respect to ``s``."""
-    t = K[1] - s
-    d0 = -K[4] * t * t
-    d3 = K[4] * s * s
-    d1 = (K[5] * s - K[6]) * s
-    return d0, d1, -(d0 + d1 + d3), d3
-
-
-@njit(inline="always", cache=True)
 def _locate(xv, i, knots, uniform, origin_shift, inv_step, rows, start, n_int, K):
     """Padded row of slot 0 and the local variable for ``xv`` on input ``i``.
 
     Returns ``(q, s, r)``: ``q`` < 0 outside the grid; on a uniform grid ``s``
     is the cardinal variable and ``r`` is -1, otherwise ``r`` is the table row.
-    Uniform grids need no table: every interval carries the same cubic pieces,
-    which saves the 16 coefficient loads per sample and input.
+    Uniform grids need no table row: every interval carries the same cubic
+    pieces (read once per call), which saves the 16 coefficient loads per
+    sample and input.
     """
     if uniform:
         u = xv * inv_step[i] + origin_shift[i]
@@ -170,25 +172,25 @@ def _reduce_blocks(part_coef, part_base, part_bias, coef, scale_sp, keep, grad_c
 
 
 @njit(inline="always", cache=True)
-def _pieces(sv, r, rows, K):
-    """The four cubic pieces: cardinal on a uniform grid (``r`` < 0), else table row ``r``."""
+def _pieces(sv, r, rows, uniform_values):
+    """The four cubic pieces: the cardinal ones on a uniform grid (``r`` < 0), else table row ``r``."""
     if r < 0:
-        return _cardinal3(sv, K)
-    return _values3(rows, r, sv)
+        return _values3(uniform_values, sv)
+    return _values3(_value_coefs(rows, r), sv)
 
 
 @njit(inline="always", cache=True)
-def _pieces_and_slopes(sv, r, i, rows, inv_step, need_slopes, K):
+def _pieces_and_slopes(sv, r, i, rows, inv_step, need_slopes, uniform_values, uniform_slopes, K):
     """:func:`_pieces` and, if ``need_slopes``, their derivatives with respect to ``x`` (else zeros)."""
-    v0, v1, v2, v3 = _pieces(sv, r, rows, K)
+    v0, v1, v2, v3 = _pieces(sv, r, rows, uniform_values)
     d0 = d1 = d2 = d3 = K[0]
     if need_slopes:
         if r < 0:
-            d0, d1, d2, d3 = _cardinal3_ds(sv, K)
+            d0, d1, d2, d3 = _derivs3(uniform_slopes, sv)
             h = inv_step[i]
             d0, d1, d2, d3 = d0 * h, d1 * h, d2 * h, d3 * h
         else:
-            d0, d1, d2, d3 = _derivs3(rows, r, sv)
+            d0, d1, d2, d3 = _derivs3(_slope_coefs(rows, r), sv)
     return v0, v1, v2, v3, d0, d1, d2, d3
 
 
@@ -210,27 +212,36 @@ def _prepare(xv, i, b, knots, uniform, origin_shift, inv_step, rows, start, n_in
 
 
 @njit(inline="always", cache=True)
-def _block_partials(blocks, coef):
-    """Per-block partial sums of the coefficient, residual-weight and bias
-    gradients.  They are added in block order at the end, so the result does
-    not depend on how blocks are spread over threads."""
+def _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks):
+    """What a forward kernel reads before its loop: the folded weights
+    (:func:`_edge_weights`), the uniform grid's pieces (kept in registers;
+    zeros on other grids) and the samples per block."""
+    coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
+    return coef_eff, w_b, _value_coefs(cardinal, 0), (x.shape[0] + blocks - 1) // blocks
+
+
+@njit(inline="always", cache=True)
+def _backward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks):
+    """:func:`_forward_setup`, the slopes of the uniform pieces, and per-block
+    partial sums of the coefficient, residual-weight and bias gradients.  The
+    partials are added in block order at the end, so the result does not
+    depend on how blocks are spread over threads."""
+    coef_eff, w_b, uniform_values, step = _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks)
     n_in, n_basis, n_out = coef.shape
-    return (
-        np.zeros((blocks, n_in, n_basis + 2 * _PAD, n_out), dtype=coef.dtype),
-        np.zeros((blocks, n_in, n_out), dtype=coef.dtype),
-        np.zeros((blocks, n_out), dtype=coef.dtype),
-    )
+    part_coef = np.zeros((blocks, n_in, n_basis + 2 * _PAD, n_out), dtype=coef.dtype)
+    part_base = np.zeros((blocks, n_in, n_out), dtype=coef.dtype)
+    part_bias = np.zeros((blocks, n_out), dtype=coef.dtype)
+    return coef_eff, w_b, uniform_values, _slope_coefs(cardinal, 0), step, part_coef, part_base, part_bias
 
 
 def _forward_impl(
-    x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, bias, code,
-    out, blocks, save, saved_q, saved_r, saved_s, saved_b, saved_db,
+    x, knots, uniform, origin_shift, inv_step, rows, start, cardinal, consts, coef, scale_sp, scale_base, keep, bias,
+    code, out, blocks, save, saved_q, saved_r, saved_s, saved_b, saved_db,
 ):
     batch, n_in = x.shape
     n_out = coef.shape[2]
     n_int = knots.shape[1] - 1
-    coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
-    step = (batch + blocks - 1) // blocks
+    coef_eff, w_b, uniform_values, step = _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks)
     for blk in prange(blocks):
         for b in range(blk * step, min(batch, (blk + 1) * step)):
             for o in range(n_out):
@@ -249,7 +260,7 @@ def _forward_impl(
                     out[b, o] += bv * w_b[i, o]
                 if q < 0:
                     continue
-                v0, v1, v2, v3 = _pieces(sv, r, rows, consts)
+                v0, v1, v2, v3 = _pieces(sv, r, rows, uniform_values)
                 for o in range(n_out):
                     out[b, o] += (
                         v0 * coef_eff[i, q, o] + v1 * coef_eff[i, q + 1, o]
@@ -257,25 +268,32 @@ def _forward_impl(
                     )
 
 
+@njit(inline="always", cache=True)
+def _saved_slot(saved_q, x, b, i, need_x, grad_x):
+    """The interval slot the forward pass saved; a NaN input (``_NAN_SLOT``)
+    passes its NaN on as its gradient."""
+    q = saved_q[b, i]
+    if q == _NAN_SLOT and need_x:
+        grad_x[b, i] = x[b, i]
+    return q
+
+
 def _backward_impl(
-    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, consts, coef, scale_sp, scale_base, keep,
-    grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
+    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, cardinal, consts, coef, scale_sp, scale_base,
+    keep, grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
 ):
     batch, n_in = x.shape
     n_out = coef.shape[2]
-    coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
-    part_coef, part_base, part_bias = _block_partials(blocks, coef)
-    step = (batch + blocks - 1) // blocks
+    coef_eff, w_b, uniform_values, uniform_slopes, step, part_coef, part_base, part_bias = _backward_setup(
+        x, coef, scale_sp, scale_base, keep, cardinal, blocks)
     for blk in prange(blocks):
         acc, acc_base, acc_bias = part_coef[blk], part_base[blk], part_bias[blk]
         for b in range(blk * step, min(batch, (blk + 1) * step)):
             for o in range(n_out):
                 acc_bias[o] += grad_y[b, o]
             for i in range(n_in):
-                q = saved_q[b, i]
+                q = _saved_slot(saved_q, x, b, i, need_x, grad_x)
                 if q == _NAN_SLOT:
-                    if need_x:
-                        grad_x[b, i] = x[b, i]
                     continue
                 bv = saved_b[b, i]
                 gx = consts[0]
@@ -285,7 +303,7 @@ def _backward_impl(
                 gx *= saved_db[b, i]
                 if q >= 0:
                     v0, v1, v2, v3, d0, d1, d2, d3 = _pieces_and_slopes(
-                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, consts)
+                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, uniform_values, uniform_slopes, consts)
                     for o in range(n_out):
                         g = grad_y[b, o]
                         acc[i, q, o] += v0 * g
@@ -308,13 +326,12 @@ def _backward_impl(
 # last layers of [2,5,1], [4,8,8,1] and [6,16,16,1]); results are bit-identical
 # to the general kernels, which add in the same order.
 def _forward1_impl(
-    x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, bias, code,
-    out, blocks, save, saved_q, saved_r, saved_s, saved_b, saved_db,
+    x, knots, uniform, origin_shift, inv_step, rows, start, cardinal, consts, coef, scale_sp, scale_base, keep, bias,
+    code, out, blocks, save, saved_q, saved_r, saved_s, saved_b, saved_db,
 ):
     batch, n_in = x.shape
     n_int = knots.shape[1] - 1
-    coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
-    step = (batch + blocks - 1) // blocks
+    coef_eff, w_b, uniform_values, step = _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks)
     for blk in prange(blocks):
         for b in range(blk * step, min(batch, (blk + 1) * step)):
             total = bias[0]
@@ -330,7 +347,7 @@ def _forward1_impl(
                 total += bv * w_b[i, 0]
                 if q < 0:
                     continue
-                v0, v1, v2, v3 = _pieces(sv, r, rows, consts)
+                v0, v1, v2, v3 = _pieces(sv, r, rows, uniform_values)
                 total += (
                     v0 * coef_eff[i, q, 0] + v1 * coef_eff[i, q + 1, 0]
                     + v2 * coef_eff[i, q + 2, 0] + v3 * coef_eff[i, q + 3, 0]
@@ -339,29 +356,26 @@ def _forward1_impl(
 
 
 def _backward1_impl(
-    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, consts, coef, scale_sp, scale_base, keep,
-    grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
+    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, cardinal, consts, coef, scale_sp, scale_base,
+    keep, grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
 ):
     batch, n_in = x.shape
-    coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
-    part_coef, part_base, part_bias = _block_partials(blocks, coef)
-    step = (batch + blocks - 1) // blocks
+    coef_eff, w_b, uniform_values, uniform_slopes, step, part_coef, part_base, part_bias = _backward_setup(
+        x, coef, scale_sp, scale_base, keep, cardinal, blocks)
     for blk in prange(blocks):
         acc, acc_base, acc_bias = part_coef[blk], part_base[blk], part_bias[blk]
         for b in range(blk * step, min(batch, (blk + 1) * step)):
             g = grad_y[b, 0]
             acc_bias[0] += g
             for i in range(n_in):
-                q = saved_q[b, i]
+                q = _saved_slot(saved_q, x, b, i, need_x, grad_x)
                 if q == _NAN_SLOT:
-                    if need_x:
-                        grad_x[b, i] = x[b, i]
                     continue
                 acc_base[i, 0] += saved_b[b, i] * g
                 gx = w_b[i, 0] * g * saved_db[b, i]
                 if q >= 0:
                     v0, v1, v2, v3, d0, d1, d2, d3 = _pieces_and_slopes(
-                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, consts)
+                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, uniform_values, uniform_slopes, consts)
                     acc[i, q, 0] += v0 * g
                     acc[i, q + 1, 0] += v1 * g
                     acc[i, q + 2, 0] += v2 * g

@@ -5,9 +5,10 @@ call chain, an autograd ``Function``, a dozen tensor-to-array conversions
 and a node for the autograd engine.  When every layer is numeric (no
 symbolic edge, no multiplication node) with cubic splines on CPU, the model
 runs instead as one ``Function`` whose forward and backward call the layer
-kernels (:mod:`kansr.spline_jit`) in a loop, on array views of the
+kernels (:mod:`kansr.nn.kernels._jit`) in a loop, on array views of the
 parameters kept between calls.  The arithmetic is the per-layer path's, so
-the results are bit-identical to it.
+the results are bit-identical to it.  Layers are read through their public
+:meth:`~kansr.nn.KANLayer.kernel_state` only.
 """
 from __future__ import annotations
 
@@ -15,55 +16,37 @@ import weakref
 
 import torch
 
-from . import spline_jit
-from .spline_kernel import _use_jit
+from kansr.nn.kernels import _jit as spline_jit
+from kansr.nn.kernels._tables import _use_jit
 
 __all__ = ["network_forward"]
 
 
 class _LayerPlan:
     """One layer's kernel inputs: its basis table arrays and array views of its
-    tensors (built when the layer's state key changes, see :func:`_state_key`)."""
+    tensors, built from the layer's :meth:`~kansr.nn.KANLayer.kernel_state`
+    (and rebuilt when the layer returns another state)."""
 
     __slots__ = ("arrays", "code", "tensors", "views")
 
-    def __init__(self, layer) -> None:
-        self.arrays = spline_jit.table_arrays_cached(layer._table())
-        self.code = spline_jit.BASE_CODES[layer.base_fun_name]
-        # Kept alive here, so that the identities in the state key stay unique.
-        self.tensors = (layer.coef, layer.scale_sp, layer.scale_base, layer.mask, layer.bias)
+    def __init__(self, state) -> None:
+        self.arrays = spline_jit.table_arrays_cached(state.table)
+        self.code = state.residual_code
+        self.tensors = (state.coef, state.scale_sp, state.scale_base, state.mask, state.bias)
         self.views = tuple(t.detach().numpy() for t in self.tensors)
 
 
-def _state_key(layer) -> tuple:
-    """What the plan of ``layer`` depends on, read without ``nn.Module`` attribute lookups.
-
-    Identities stand for the tensors (the cached plan holds them, so they
-    stay unique), data pointers for their storage (``param.data = ...`` or a
-    dtype change moves it), version counters for in-place edits of the grid
-    and mask.  Parameter values change every step in place and are not part
-    of the key: the array views see them.
-    """
-    params, buffers = layer._parameters, layer._buffers
-    tensors = (params["coef"], params["scale_sp"], params["scale_base"], params["bias"], buffers["mask"])
-    grid = buffers["grid"]
-    return (
-        layer._symbolic_version, id(grid), grid._version, tensors[4]._version,
-        *(id(t) for t in tensors), *(t.data_ptr() for t in tensors),
-    )
-
-
-def _eligible(model, x: torch.Tensor) -> bool:
+def _eligible(model, states, x: torch.Tensor) -> bool:
     """Whether every layer can run on the kernels for inputs like ``x``: what
-    the per-layer path asks of each layer (:func:`~kansr.spline_kernel._use_jit`),
+    the per-layer path asks of each layer (:func:`~kansr.nn.kernels._tables._use_jit`),
     and no multiplication node, no symbolic edge, contiguous CPU tensors."""
-    for l, layer in enumerate(model.layers):
-        tensors = (layer.coef, layer.scale_sp, layer.scale_base, layer.bias, layer.mask)
+    for l, state in enumerate(states):
+        tensors = (state.coef, state.scale_sp, state.scale_base, state.bias, state.mask)
         if (
-            not _use_jit(x, layer.coef, layer._table(), layer.base_fun_name)
+            not _use_jit(x, state.coef, state.table)
             or model.widths[l + 1][1]
             or any(t.dtype != x.dtype or t.device.type != "cpu" or not t.is_contiguous() for t in tensors)
-            or layer._symbolic_plan()
+            or state.symbolic
         ):
             return False
     return True
@@ -76,20 +59,21 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _plans(model, x: torch.Tensor) -> tuple[list[_LayerPlan], tuple] | None:
     """The layer plans and the trainable tensors in ``_JitNetwork`` order when
     ``model`` can run as one node on ``x``, else None."""
-    if not spline_jit.available():
+    if not spline_jit.enabled():
         return None
     kind = (x.dtype, x.device.type, x.dim())  # what _eligible asks of the inputs
-    layers = model.layers._modules.values()
-    keys = tuple(_state_key(layer) for layer in layers)
+    # A layer returns the same state object while nothing the plans depend on
+    # has changed (KernelState compares by identity).
+    states = tuple(layer.kernel_state() for layer in model.layers._modules.values())
     cached = _CACHE.get(model)
-    if cached is not None and cached[0] == kind and cached[1] == keys:
+    if cached is not None and cached[0] == kind and cached[1] == states:
         return cached[2]
     plans = None
-    if _eligible(model, x):
-        plans = [_LayerPlan(layer) for layer in layers]
+    if _eligible(model, states, x):
+        plans = [_LayerPlan(state) for state in states]
         params = tuple(t for plan in plans for t in (*plan.tensors[:3], plan.tensors[4]))  # coef, sp, base, bias
         plans = (plans, params)
-    _CACHE[model] = (kind, keys, plans)
+    _CACHE[model] = (kind, states, plans)
     return plans
 
 
@@ -137,7 +121,7 @@ class _JitNetwork(torch.autograd.Function):
 def network_forward(model, x: torch.Tensor) -> torch.Tensor | None:
     """``model``'s layers applied to the normalised inputs ``x`` as one autograd
     node, or None when the model needs the per-layer path (symbolic edges,
-    multiplication nodes, another spline order, non-CPU tensors, no numba)."""
+    multiplication nodes, another spline order, non-CPU tensors, ``KANSR_NUMBA=0``)."""
     found = _plans(model, x)
     if found is None:
         return None

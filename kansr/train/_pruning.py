@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .model import KAN
+from kansr.nn._model import KAN
 
 __all__ = ["Scores", "importance", "prune", "dropped_inputs"]
 
@@ -157,5 +157,4 @@ def prune(
         with torch.no_grad():
             sub.mask[weak] = 0.0
         new.layers[l] = sub
-    new.sample_inputs = getattr(model, "sample_inputs", None)
     return new

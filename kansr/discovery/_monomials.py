@@ -24,7 +24,8 @@ import numpy as np
 import sympy
 import torch
 
-from .splines import bspline_basis, extend_grid
+from kansr.nn._splines import extend_grid
+from kansr.nn.kernels._tables import bspline_basis
 
 __all__ = [
     "candidate_exponents", "screen_monomials", "monomial_values", "prefactor_exponents", "monomial_library",

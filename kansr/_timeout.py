@@ -11,14 +11,12 @@ import warnings
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Iterator
 
+from kansr.errors import TimedOut, TimeLimitReached
+
 __all__ = ["call_with_timeout", "TimedOut", "hard_time_limit", "TimeLimitReached", "time_limit_reached"]
 
 # fork starts fast and needs no importable __main__; elsewhere use spawn.
 _START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
-
-
-class TimedOut(Exception):
-    """The call did not finish within its time limit (or its process died)."""
 
 
 def _child(fn: Callable[..., Any], args: tuple, conn: Connection) -> None:
@@ -68,14 +66,6 @@ def call_with_timeout(fn: Callable[..., Any], args: tuple, timeout: float) -> An
     if not ok:
         raise RuntimeError(value)
     return value
-
-
-class TimeLimitReached(KeyboardInterrupt):
-    """A :func:`hard_time_limit` expired.
-
-    It derives from KeyboardInterrupt so that code which stops cleanly on
-    Ctrl-C (``fit``, ``discover``) stops the same way and keeps its result.
-    """
 
 
 # Expiry flags of the active hard_time_limit contexts, innermost last.

@@ -7,9 +7,10 @@ per 4 KiB; on a virtual machine that can double the step time.  Raising the
 mmap and trim thresholds makes ``free`` keep those blocks for reuse.  The cost
 is that the process holds on to its peak memory.
 
-:func:`fit` calls :func:`tune_allocator` once per process.  Set the
-environment variable ``KANSR_MALLOC_TUNING=0`` to leave the allocator alone.
-The call does nothing on systems without glibc's ``mallopt``.
+The tuning changes the whole process, so it is opt-in: a program that owns
+its process calls :func:`tune_allocator` once (the ``kansr`` command and the
+benchmark workers do; ``fit`` never does).  ``KANSR_MALLOC_TUNING=0`` makes
+the call a no-op.  It does nothing on systems without glibc's ``mallopt``.
 """
 from __future__ import annotations
 

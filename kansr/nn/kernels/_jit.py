@@ -6,10 +6,12 @@ where only the ``k + 1`` basis functions of the knot interval ``j`` that holds
 (and their indices) as ``(batch, n_in, k+1)`` arrays and then gather, multiply
 and reduce them in separate passes, each a full trip through memory and a
 dispatch through the framework.  Here one loop per sample finds the interval,
-evaluates the four cubic pieces (on a uniform grid the cardinal ones, elsewhere
-the polynomials of :class:`~kansr.spline_kernel.SplineTable`), adds the
-residual function and the bias, and accumulates straight into the output, so
-a layer costs one pass over its inputs in each direction.
+evaluates the four cubic pieces of the
+:class:`~kansr.nn.kernels._tables.SplineTable` (on a uniform grid its cardinal
+polynomials, elsewhere the row of the interval), adds the residual function
+(by its code in :data:`kansr.nn._residuals.RESIDUALS`) and the bias, and
+accumulates straight into the output, so a layer costs one pass over its
+inputs in each direction.
 
 When a backward pass will follow, the forward kernel also saves, per sample
 and input, the interval, the local variable, ``b(x)`` and ``b'(x)``: the
@@ -20,23 +22,20 @@ The backward kernel accumulates the coefficient gradient per block of samples
 (a fixed number of blocks, independent of the thread count) and the blocks are
 summed in order, so results are reproducible on any number of threads.
 
-Everything here is private to :mod:`kansr.spline_kernel`, which falls back to
-tensor code when numba is not installed or ``KANSR_NUMBA=0`` is set.
+Everything here is private to :mod:`kansr.nn.kernels._tables` and
+:mod:`kansr.nn.kernels._network`, which take the tensor code instead when
+``KANSR_NUMBA=0`` is set (the tests compare the two paths that way).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import threading
 
 import numpy as np
-import torch
 
-__all__ = ["BASE_CODES", "available", "layer_backward", "layer_forward", "n_blocks", "table_arrays", "table_arrays_cached", "threads_for"]
-
-# Residual functions the kernels evaluate themselves.
-BASE_CODES = {"zero": 0, "identity": 1, "silu": 2, "tanh": 3}
+__all__ = [
+    "enabled", "layer_backward", "layer_forward", "n_blocks", "table_arrays", "table_arrays_cached", "threads_for",
+]
 
 # Below this much work per call (samples * inputs * outputs) one block on the
 # calling thread wins: waking the thread pool costs more than it saves.
@@ -44,24 +43,27 @@ _PARALLEL_WORK = 4_000
 # Samples per block of the backward reduction (and an upper bound on blocks).
 _BLOCK = 128
 _MAX_BLOCKS = 8
-_HAVE_NUMBA = importlib.util.find_spec("numba") is not None
-_kernels = None  # the module kansr._numba_layer, once loaded
+_kernels = None  # the module kansr.nn.kernels._numba, once loaded
 _thread_state = threading.local()
-# The kernels' constants, built in the data's dtype (see kansr._numba_layer).
-_CONSTANTS = (0.0, 1.0, 1.0 / 6.0, 2.0 / 3.0, 0.5, 1.5, 2.0)
 
 
 def table_arrays(table) -> tuple:
-    """A cubic :class:`~kansr.spline_kernel.SplineTable` as the arrays the kernels take."""
+    """A cubic :class:`~kansr.nn.kernels._tables.SplineTable` as the arrays the kernels take."""
     if table.k != 3:
         raise ValueError(f"the compiled kernels serve cubic splines (k=3) only, got k={table.k}")
     rows = table.rows.numpy()
+    # A uniform grid's cardinal polynomials (one set for every interval) as one
+    # row laid out like the table's rows: value coefficients power-major from
+    # column 2, then the derivatives in s (the kernels multiply by inv_step).
+    cardinal = np.zeros((1, rows.shape[1]), dtype=rows.dtype)
     if table.uniform:
         origin_shift, inv_step = table.origin_shift.numpy(), table.inv_step.numpy()
+        for coefs, first in ((table.uniform_poly, 2), (table.uniform_dpoly, 18)):
+            cardinal[0, first : first + 4 * len(coefs[0])] = np.array(coefs).T.reshape(-1)
     else:
         origin_shift = inv_step = np.zeros(1, dtype=rows.dtype)
-    consts = np.array(_CONSTANTS, dtype=rows.dtype)
-    return (table.grid.numpy(), table.uniform, origin_shift, inv_step, rows, table.start.numpy(), consts)
+    consts = np.array([0.0, 1.0], dtype=rows.dtype)  # in the data's dtype (see kansr.nn.kernels._numba)
+    return (table.grid.numpy(), table.uniform, origin_shift, inv_step, rows, table.start.numpy(), cardinal, consts)
 
 
 def table_arrays_cached(table) -> tuple:
@@ -73,27 +75,23 @@ def table_arrays_cached(table) -> tuple:
     return arrays
 
 
-def available() -> bool:
-    """Whether the compiled kernels can be used in this process."""
-    return _HAVE_NUMBA and os.environ.get("KANSR_NUMBA", "1") != "0"
+def enabled() -> bool:
+    """Whether the compiled kernels are used: unless ``KANSR_NUMBA=0`` is set."""
+    return os.environ.get("KANSR_NUMBA", "1") != "0"
 
 
 def _load():
-    """Import the kernels, sizing numba's thread pool first.
+    """Import the compiled kernels (numba compiles or loads them from its cache on first use).
 
-    numba starts one pool for the life of the process, by default one thread
-    per core, and its idle OpenMP threads spin.  A process that runs torch on
-    one thread (a benchmark or test worker next to others) would then have a
-    second, spinning pool fighting the other processes for the cores: tests
-    under ``pytest -n 2`` ran 10x slower.  So unless the user has set
-    ``NUMBA_NUM_THREADS`` (or imported numba already), the pool gets torch's
-    intra-op thread count at first use.
+    numba's thread pool is numba's: its size comes from ``NUMBA_NUM_THREADS``
+    (default: one per core) and kansr never changes it.  Each kernel call
+    uses at most torch's intra-op thread count of the calling thread (see
+    :func:`threads_for`), so a process that runs torch on one thread does not
+    compete with other processes for the cores.
     """
     global _kernels
     if _kernels is None:
-        if "numba" not in sys.modules and "NUMBA_NUM_THREADS" not in os.environ:
-            os.environ["NUMBA_NUM_THREADS"] = str(max(1, torch.get_num_threads()))
-        from . import _numba_layer
+        from kansr.nn.kernels import _numba as _numba_layer
 
         _kernels = _numba_layer
     return _kernels
@@ -133,7 +131,7 @@ def layer_forward(table, x, coef, scale_sp, scale_base, keep, bias, code, thread
 
     ``bias + b(x) @ (scale_base*keep) + basis(x) @ (coef * scale_sp*keep)``
     with ``coef`` of shape ``(n_in, n_basis, n_out)`` and ``code`` selecting
-    ``b`` (see ``BASE_CODES``).
+    ``b`` (:attr:`kansr.nn._residuals.Residual.code`).
 
     ``threads`` is the count to run on, from :func:`threads_for`.
     Returns ``(out, saved)``: with ``save``, ``saved`` holds per sample and
@@ -169,7 +167,8 @@ def layer_backward(table, x, saved, coef, scale_sp, scale_base, keep, grad_y, ne
     )
     kernels = _load()
     _set_threads(threads)
-    _knots, _uniform, _origin, inv_step, rows, _start, consts = table
+    _knots, _uniform, _origin, inv_step, rows, _start, cardinal, consts = table
     kernel = kernels.backward1_kernel if coef.shape[2] == 1 else kernels.backward_kernel
-    kernel(x, *saved, inv_step, rows, consts, coef, scale_sp, scale_base, keep, grad_y, need_x, n_blocks(batch), *grads)
+    kernel(x, *saved, inv_step, rows, cardinal, consts, coef, scale_sp, scale_base, keep, grad_y, need_x,
+           n_blocks(batch), *grads)
     return (grads[0] if need_x else None,) + grads[1:]

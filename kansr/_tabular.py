@@ -1,0 +1,283 @@
+"""Reading a CSV file into a validated :class:`~kansr._validation.Dataset`.
+
+:func:`load_csv` reads the file with pandas: float64 arrays, the original
+column names and the variable (symbol) names used in formulas.  Every problem
+raises a :class:`~kansr.errors.DataError` with a one-line message naming the
+file, column or row and saying how to fix it.  Rows are reported by their
+*line* in the file (the header is line 1), which is also their row number in
+a spreadsheet.
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import os
+import re
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from kansr._validation import MIN_ROWS, Dataset, _constant_columns, _warn_wide_range, sanitize_names
+from kansr.errors import DataError, DataWarning
+
+__all__ = ["load_csv"]
+
+# Bytes inspected to tell text from binary files.
+_SNIFF_BYTES = 8192
+
+
+# ----------------------------------------------------------------------------- reading
+def _read_text(path: Path) -> str:
+    where = str(path)
+    if not path.exists():
+        raise DataError(f"{where}: file not found; check the path (working directory: {os.getcwd()})")
+    if path.is_dir():
+        raise DataError(f"{where} is a directory; pass the path of a CSV file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read the file ({exc.strerror or exc}); check its permissions") from None
+    if not raw.strip():
+        raise DataError(f"{where} is empty; expected a CSV file with a header row and data rows")
+    if b"\x00" in raw[:_SNIFF_BYTES]:
+        raise DataError(
+            f"{where} looks like a binary file, not a CSV; export the data as comma-separated text with a header row"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{where} is not UTF-8 text (invalid byte at offset {exc.start}); save it as a UTF-8 CSV"
+        ) from None
+
+
+def _delimiter(first_line: str) -> str:
+    """Comma, unless the header has none and another common separator instead."""
+    if "," in first_line:
+        return ","
+    for sep in (";", "\t", "|"):
+        if sep in first_line:
+            return sep
+    return ","
+
+
+def _header(text: str, sep: str, where: str) -> list[str]:
+    try:
+        row = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True))
+    except (csv.Error, StopIteration) as exc:
+        raise DataError(f"{where}: cannot read the header row ({exc}); is this a CSV file?") from None
+    names = [c.strip() for c in row]
+    dup = [n for n, k in Counter(names).items() if k > 1]
+    if dup:
+        desc = "; ".join(
+            f"{n!r} (columns {', '.join(str(p + 1) for p, m in enumerate(names) if m == n)})" for n in dup
+        )
+        raise DataError(f"{where}: duplicate column name(s) {desc}; give every column a unique header")
+    return names
+
+
+def _resolve(wanted: str, columns: list[str], names: list[str], what: str, where: str) -> str:
+    """The column meant by ``wanted``: its exact name, or its variable name."""
+    key = str(wanted).strip()
+    if key in columns:
+        return key
+    if key in names:
+        return columns[names.index(key)]
+    lowered = [c for c in columns if c.lower() == key.lower()]
+    if len(lowered) == 1:
+        return lowered[0]
+    close = difflib.get_close_matches(key, columns, n=3, cutoff=0.5)
+    close += [columns[names.index(n)] for n in difflib.get_close_matches(key, names, n=3, cutoff=0.5)]
+    close = list(dict.fromkeys(close))
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    shown = ", ".join(map(repr, columns[:30])) + (", ..." if len(columns) > 30 else "")
+    raise DataError(f"{where}: no {what} column named {key!r}; available columns: {shown}{hint}")
+
+
+def _numeric_problem(series: pd.Series) -> tuple[int, object] | None:
+    """(row position, value) of the first non-numeric cell, or None if the column is numeric."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return None
+    coerced = pd.to_numeric(series, errors="coerce")
+    bad = coerced.isna().to_numpy() & series.notna().to_numpy()
+    if not bad.any():
+        return None
+    pos = int(np.argmax(bad))
+    return pos, series.iloc[pos]
+
+
+def load_csv(
+    path: str | os.PathLike,
+    target: str,
+    features: Sequence[str] | None = None,
+    on_missing: str = "drop",
+) -> Dataset:
+    """Read and validate a CSV file for formula discovery.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A UTF-8 CSV file with a header row.  Comma-separated, or ``;``/tab/``|``
+        when the header contains no comma.
+    target : str
+        The column to explain: its exact header, or its variable name
+        (``"E [J]"`` or ``"E_J"``).
+    features : sequence of str, optional
+        Input columns (headers or variable names).  Default: every column
+        except the target.
+    on_missing : {"drop", "error"}
+        Rows with an empty, NaN or infinite cell in a used column are dropped
+        with a :class:`~kansr.errors.DataWarning` (``"drop"``) or make the
+        load fail (``"error"``).
+
+    Returns
+    -------
+    Dataset
+        Constant feature columns are removed and listed in ``dropped``.
+
+    Raises
+    ------
+    DataError
+        Missing, empty, binary or unparseable file; duplicate headers; an
+        unknown target or feature column; non-numeric used columns; missing
+        values with ``on_missing="error"``; fewer than :data:`MIN_ROWS`
+        usable rows; a constant target; no varying feature.
+
+    Warns
+    -----
+    DataWarning
+        Rows dropped for missing values; a column spanning many orders of
+        magnitude.
+    """
+    if on_missing not in ("drop", "error"):
+        raise DataError(f"on_missing must be 'drop' or 'error'; got {on_missing!r}")
+    path = Path(path)
+    where = str(path)
+    text = _read_text(path)
+    sep = _delimiter(text.lstrip().splitlines()[0])
+    header = _header(text.lstrip(), sep, where)
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{where} is not a valid CSV file: {msg}; every row needs the header's number of fields") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if list(df.columns) != header:  # pandas renames blank headers ("Unnamed: 3"); follow it
+        header = list(df.columns)
+    if df.shape[0] == 0:
+        raise DataError(f"{where} has a header row but no data rows")
+    if df.shape[1] < 2:
+        raise DataError(
+            f"{where} has only one column ({header[0]!r}); need a target and at least one feature column "
+            "(is the file comma-separated?)"
+        )
+    names_all = sanitize_names(header)
+    target_col = _resolve(target, header, names_all, "target", where)
+    if features is None:
+        feat_cols = [c for c in header if c != target_col]
+    else:
+        if isinstance(features, str):
+            features = [features]
+        feat_cols = [_resolve(f, header, names_all, "feature", where) for f in features]
+        if not feat_cols:
+            raise DataError(f"{where}: the feature list is empty; name at least one input column")
+        dup = [c for c, k in Counter(feat_cols).items() if k > 1]
+        if dup:
+            raise DataError(f"{where}: feature column(s) {', '.join(map(repr, dup))} listed twice")
+        if target_col in feat_cols:
+            raise DataError(f"{where}: column {target_col!r} is the target; remove it from the features")
+
+    # Non-numeric columns: name every one, with an example cell.
+    tgt_problem = _numeric_problem(df[target_col])
+    if tgt_problem is not None:
+        pos, value = tgt_problem
+        raise DataError(
+            f"{where}: target column {target_col!r} is not numeric (e.g. {value!r} on line {pos + 2}); "
+            "choose a numeric target"
+        )
+    bad = []
+    for col in feat_cols:
+        problem = _numeric_problem(df[col])
+        if problem is not None:
+            bad.append(f"{col!r} (e.g. {problem[1]!r} on line {problem[0] + 2})")
+    if bad:
+        numeric = [c for c in feat_cols if _numeric_problem(df[c]) is None]
+        example = ",".join(numeric[:5]) if numeric else "col1,col2"
+        raise DataError(
+            f"{where}: non-numeric column(s) {'; '.join(bad)}; choose numeric feature columns with "
+            f"--features (features= in Python), e.g. --features {example!r}"
+        )
+
+    used = feat_cols + [target_col]
+    empty = [c for c in used if df[c].isna().all()]
+    if empty:
+        raise DataError(
+            f"{where}: column(s) {', '.join(map(repr, empty))} have no values; fill them in or leave them out "
+            "with --features (features= in Python)"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas may warn while coercing object columns
+        block = np.column_stack([
+            pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan) for c in used
+        ])
+    finite = np.isfinite(block)
+    bad_rows = ~finite.all(axis=1)
+    n_total = block.shape[0]
+    n_bad = int(bad_rows.sum())
+    if n_bad:
+        first = int(np.argmax(bad_rows))
+        first_col = used[int(np.argmax(~finite[first]))]
+        per_col = ", ".join(
+            f"{c!r} ({int((~finite[:, k]).sum())})" for k, c in enumerate(used) if (~finite[:, k]).any()
+        )
+        if on_missing == "error":
+            raise DataError(
+                f"{where}: {n_bad} of {n_total} rows have missing or infinite values (first on line {first + 2}, "
+                f"column {first_col!r}; per column: {per_col}); fill them in, or drop those rows with "
+                "--on-missing drop (on_missing='drop' in Python)"
+            )
+        warnings.warn(
+            f"{where}: dropped {n_bad} of {n_total} rows with missing or infinite values "
+            f"(per column: {per_col}; first on line {first + 2})",
+            DataWarning,
+            stacklevel=2,
+        )
+        block = block[~bad_rows]
+    n = block.shape[0]
+    if n < MIN_ROWS:
+        after = f" after dropping {n_bad} incomplete rows" if n_bad else ""
+        raise DataError(f"{where}: only {n} usable rows{after}; need at least {MIN_ROWS} to discover a formula")
+
+    X_all, y = block[:, :-1], block[:, -1]
+    if np.ptp(y) == 0:
+        raise DataError(
+            f"{where}: target column {target_col!r} is constant (every row is {y[0]:g}); there is nothing to explain"
+        )
+    name_of = dict(zip(header, names_all))
+    keep, dropped = _constant_columns(X_all, feat_cols)
+    if not keep:
+        raise DataError(
+            f"{where}: every feature column is constant ({', '.join(map(repr, feat_cols))}); "
+            "need at least one varying feature"
+        )
+    columns = [feat_cols[k] for k in keep]
+    names = [name_of[c] for c in columns]
+    for col, values in [(c, X_all[:, feat_cols.index(c)]) for c in columns] + [(target_col, y)]:
+        _warn_wide_range(values, f"{where}: column {col!r}")
+    return Dataset(
+        X=np.ascontiguousarray(X_all[:, keep]),
+        y=np.ascontiguousarray(y),
+        columns=columns,
+        names=names,
+        target=target_col,
+        target_name=name_of[target_col],
+        mapping=dict(zip(names, columns)),
+        dropped=dropped,
+        n_dropped_rows=n_bad,
+        source=where,
+    )

@@ -1,0 +1,89 @@
+"""The one registry of structure generators; its order is the order they run in.
+
+Cheapest first: closed-form regressions, then one-input fits, then KANs of
+growing size.  A generator is skipped when it does not apply to the data
+(it returns without proposing) or, for the expensive ones marked
+``skip_when_solved``, when a candidate already fits to round-off.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from kansr.discovery._state import Search
+from kansr.discovery.generators._kan import (
+    gen_additive,
+    gen_composite,
+    gen_kan,
+    gen_multiplicative,
+    gen_product,
+    gen_separable_product,
+)
+from kansr.discovery.generators._monomial_factor import gen_monomial_factor
+from kansr.discovery.generators._nested import gen_nested
+from kansr.discovery.generators._regression import gen_linear, gen_monomial_sum, gen_power_law
+
+__all__ = ["Generator", "REGISTRY", "GENERATORS", "get_generators"]
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A structure generator: a name, the function that proposes into a Search, and what it finds.
+
+    Attributes
+    ----------
+    name : str
+    run : callable
+        ``run(search)`` adds its proposals with ``search.add``.
+    finds : str
+        The formula shapes it proposes (documentation).
+    skip_when_solved : bool
+        Not run once a candidate fits to round-off (it could only add cost).
+    """
+
+    name: str
+    run: Callable[[Search], None]
+    finds: str
+    skip_when_solved: bool = False
+
+
+REGISTRY: tuple[Generator, ...] = (
+    Generator("linear", gen_linear, "least squares y = sum_i w_i x_i + c"),
+    Generator("power_law", gen_power_law, "y = C * prod_i x_i^p_i from a linear fit of log|y| on log x_i"),
+    Generator("monomial_sum", gen_monomial_sum, "sparse sums of up to four monomials, exponents in {-2, -1, 1, 2}"),
+    Generator("nested", gen_nested, "one input: y = c*f(a*g(x) + b) + d for library f and simple inner g"),
+    Generator("additive", gen_additive, "a [n, 1] KAN: y = sum_i g_i(x_i)"),
+    Generator("multiplicative", gen_multiplicative, "a [n, 1] KAN on log|y|: y = ±exp(sum_i g_i(x_i))"),
+    Generator("separable_product", gen_separable_product, "one multiplication node: y = prod_i g_i(x_i)"),
+    Generator("monomial_factor", gen_monomial_factor, "power law × F(z) for a screened group z = prod x_i^(±1)"),
+    Generator("composite", gen_composite, "a [n, 1, 1] KAN: y = F(sum_i g_i(x_i)), also on log|y|", True),
+    Generator("product", gen_product, "[n, [0, 1], 1] and [n, [1, 1], 1] KANs: products of learned sums", True),
+    Generator("kan", gen_kan, "a sparsified, pruned [n, [h, m], 1] KAN with sum and product nodes", True),
+)
+
+#: Generator names in run order.
+GENERATORS: tuple[str, ...] = tuple(g.name for g in REGISTRY)
+
+
+def get_generators(names) -> tuple[Generator, ...]:
+    """The registered generators named in ``names``, in run (registry) order.
+
+    Raises
+    ------
+    UsageError
+        ``names`` is a string, empty, or holds an unknown or repeated name.
+    """
+    from kansr.errors import UsageError
+
+    if isinstance(names, str) or names is None:
+        raise UsageError(f"generators must be a sequence of names (e.g. ['linear', 'kan']); got {names!r}")
+    names = list(names)
+    if not names:
+        raise UsageError(f"generators is empty; choose from {list(GENERATORS)}")
+    unknown = [n for n in names if n not in GENERATORS]
+    if unknown:
+        raise UsageError(f"unknown generator(s) {unknown}; choose from {list(GENERATORS)}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UsageError(f"generator(s) {repeated} given more than once")
+    return tuple(g for g in REGISTRY if g.name in names)

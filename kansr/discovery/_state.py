@@ -1,0 +1,110 @@
+"""The shared state of one discovery run: data splits, symbols, budget, candidate pool."""
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+import sympy
+
+from kansr._metrics import r2_score, rmse
+from kansr.discovery._candidates import Candidate
+from kansr.nn._model import KAN
+from kansr.symbolic._constants import refit_constants, snap_constants
+from kansr.symbolic._formula import Formula, complexity, rationalize_constants, simplify_with_timeout
+from kansr.symbolic._safe_expr import symbol_for
+
+__all__ = ["Budget", "Search"]
+
+logger = logging.getLogger("kansr.discovery")
+
+
+class Budget:
+    """Seconds left of a run's time budget (``None``: no limit)."""
+
+   
+    def __init__(self, seconds: float | None) -> None:
+        self.start = time.perf_counter()
+        self.seconds = seconds
+
+    def left(self) -> float:
+        if self.seconds is None:
+            return math.inf
+        return self.seconds - (time.perf_counter() - self.start)
+
+    def over(self, reserve: float = 0.0) -> bool:
+        return self.left() <= reserve
+
+
+class Search:
+    """Shared state of one discovery run: data splits, symbols, the candidate pool."""
+
+    def __init__(self, X, y, names, seed, library, budget, log):
+        self.names = list(names)
+        self.variables = [symbol_for(n) for n in self.names]
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(len(y))
+        n_val = max(1, int(round(0.2 * len(y)))) if len(y) >= 10 else 0
+        val, tr = perm[:n_val], perm[n_val:]
+        if n_val == 0:
+            val = tr
+        self.X, self.y = X[tr], y[tr]
+        self.Xv, self.yv = X[val], y[val]
+        self.y_std = float(np.std(y)) or 1.0
+        self.seed = seed
+        self.library = library
+        self.budget = budget
+        self.pool: dict[str, Candidate] = {}
+        self.log = log
+        self.model: KAN | None = None
+
+    def note(self, msg: str) -> None:
+        logger.info(msg)
+        self.log.append(msg)
+
+    def add(self, expr: sympy.Expr, source: str, refit: bool = True) -> Candidate | None:
+        """Refit, snap, score and record a proposal (and its unsnapped form)."""
+        if expr is None or expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I):
+            return None
+        out = None
+        forms = []
+        try:
+            if refit:
+                left = self.budget.left()
+                expr, _ = refit_constants(expr, self.variables, self.X, self.y,
+                                          time_limit=None if math.isinf(left) else max(left - 1.0, 0.5))
+            forms.append(expr)
+            left = self.budget.left()
+            snapped = snap_constants(expr, self.variables, self.X, self.y,
+                                     time_limit=None if math.isinf(left) else max(left - 1.0, 0.5))
+            forms.append(snapped)
+            if not self.budget.over(reserve=2.0):
+                forms.append(simplify_with_timeout(snapped, timeout=min(5.0, max(self.budget.left() / 10, 0.5))))
+        except Exception as exc:  # a proposal that sympy/scipy cannot handle is skipped, not fatal
+            self.note(f"{source}: skipped a proposal ({type(exc).__name__}: {exc})")
+        for form in forms:
+            # Integral floats (x**2.0, 1.0*x) are artefacts of fitting: make them exact.
+            cand = self._score(rationalize_constants(form, rel_tol=1e-12, max_denominator=1), source)
+            if cand is not None:
+                key = str(cand.formula.expr)
+                if key not in self.pool or self.pool[key].val_rmse > cand.val_rmse:
+                    self.pool[key] = cand
+                out = cand
+        return out
+
+    def _score(self, expr: sympy.Expr, source: str) -> Candidate | None:
+        if not isinstance(expr, sympy.Expr):
+            return None
+        f = Formula(expr, self.variables)
+        pv, pt = f(self.Xv), f(self.X)
+        if not (np.all(np.isfinite(pv)) and np.all(np.isfinite(pt))):
+            return None
+        return Candidate(
+            f, source, complexity(expr),
+            rmse(self.yv, pv), r2_score(self.yv, pv), rmse(self.y, pt),
+        )
+
+    def solved(self) -> bool:
+        """A candidate already fits to round-off: further search cannot beat it."""
+        return any(c.val_rmse <= 1e-7 * self.y_std for c in self.pool.values())

@@ -1,0 +1,36 @@
+"""``power law × F(z)`` for a screened dimensionless group ``z = prod x_i^(±1)``."""
+from __future__ import annotations
+
+import math
+
+from kansr.discovery._monomials import monomial_values, prefactor_exponents, screen_monomials
+from kansr.discovery._state import Search
+from kansr.discovery.generators._regression import monomial_expr
+from kansr.symbolic._safe_expr import symbol_for
+
+def gen_monomial_factor(s: Search) -> None:
+    groups = screen_monomials(s.X, s.y)
+    for e, gain in groups:
+        z_expr = monomial_expr(s.variables, e)
+        s.note(f"monomial_factor: z = {z_expr} (residual / {gain:.3g})")
+        z_values = monomial_values(s.X, e)
+        # y = prefactor * F(z) is ambiguous along z's own exponents: fix one
+        # input of z at exponent 0 (each choice in turn), round the others,
+        # and find F on the 1-D data (z, y / prefactor).
+        for pivot in [i for i, p in enumerate(e) if p]:
+            if s.budget.over(reserve=5.0) or s.solved():
+                return
+            powers = prefactor_exponents(s.X, s.y, e, pivot)
+            prefactor = monomial_expr(s.variables, powers)
+            ratio = s.y / monomial_values(s.X, [float(p) for p in powers])
+            left = s.budget.left()
+            from kansr.discovery._search import discover  # the inner search is a whole discovery
+
+            inner = discover(z_values[:, None], ratio, ["z"], seed=s.seed,
+                             time_budget=None if math.isinf(left) else max(min(left / 3, 20.0), 2.0),
+                             generators=("power_law", "nested", "additive", "multiplicative", "composite"))
+            z = symbol_for("z")
+            for cand in inner.pareto[:4]:
+                s.add(prefactor * cand.formula.expr.xreplace({z: z_expr}), "monomial_factor")
+            if inner.interrupted:  # the inner search kept its results; this one must stop too
+                raise KeyboardInterrupt
