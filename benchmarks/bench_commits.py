@@ -1,8 +1,8 @@
 """Before/after benchmark of two commits: the Adam step and snapping, timed in one run.
 
-A refactor must not slow the hot paths.  This script exports a base commit
-(``git archive``) next to the current working tree and times both, each in
-its own child process, in alternating rounds (base, current, current, base,
+A refactor must not slow the hot paths.  This script exports two commits
+(``git archive``, so edits made while it runs cannot leak in) and times both,
+each in its own child process, in alternating rounds (base, head, head, base,
 ...) so that a slow phase of the machine hits both alike:
 
 * **Adam step** — each tree's own ``benchmarks/bench_training.py --no-pykan
@@ -13,11 +13,11 @@ its own child process, in alternating rounds (base, current, current, base,
   ``kansr.symbolic.auto_symbolic``).
 
 It prints, per case, the median over rounds of each tree's figure and the
-ratio current / base (below 1: the current tree is faster).
+ratio head / base (below 1: head is faster).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_commits.py --base ba7efbf [--rounds 3] [--quick]
+    .venv/bin/python benchmarks/bench_commits.py --base ba7efbf [--head HEAD] [--rounds 3] [--quick]
 """
 from __future__ import annotations
 
@@ -80,43 +80,43 @@ def _snap(tree: Path) -> dict[str, float]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", required=True, help="the commit to compare against (e.g. the one before a refactor)")
+    ap.add_argument("--head", default="HEAD", help="the commit to measure (default HEAD)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     ap.add_argument("--quick", action="store_true", help="two small shapes, 1,000 samples, fewer repeats")
     args = ap.parse_args(argv)
     shapes = SHAPES_QUICK if args.quick else SHAPES_FULL
     samples = "1000" if args.quick else "1000,10000"
     repeats = 10 if args.quick else 20
-    base_rev = subprocess.run(["git", "rev-parse", "--short", args.base], cwd=REPO, check=True,
-                              capture_output=True, text=True).stdout.strip()
-    head_rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
-                              capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                                capture_output=True, text=True).stdout.strip())
-    with tempfile.TemporaryDirectory(prefix="kansr_base_") as tmp:
-        base = Path(tmp)
-        archive = subprocess.run(["git", "archive", args.base], cwd=REPO, check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-        trees = {"base": base, "current": REPO}
-        print(f"base {base_rev} vs current {head_rev}{' + uncommitted changes' if dirty else ''}; "
-              f"warming up (numba compiles each tree's kernels once) ...", flush=True)
+    revs = {side: subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, check=True,
+                                 capture_output=True, text=True).stdout.strip()
+            for side, rev in (("base", args.base), ("head", args.head))}
+    with tempfile.TemporaryDirectory(prefix="kansr_commits_") as tmp:
+        trees = {}
+        for side, rev in revs.items():
+            trees[side] = Path(tmp) / side
+            trees[side].mkdir()
+            archive = subprocess.run(["git", "archive", rev], cwd=REPO, check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(trees[side])], input=archive, check=True)
+        print(f"base {revs['base']} vs head {revs['head']}; warming up (numba compiles each tree's kernels once) ...",
+              flush=True)
         for tree in trees.values():  # first runs compile and cache the kernels: not timed
             _adam(tree, SHAPES_QUICK.split(",")[0], "1000", 2)
             _snap(tree)
-        results: dict[str, dict[str, list[float]]] = {"base": {}, "current": {}}
+        results: dict[str, dict[str, list[float]]] = {"base": {}, "head": {}}
         for r in range(args.rounds):
-            order = ("base", "current") if r % 2 == 0 else ("current", "base")
+            order = ("base", "head") if r % 2 == 0 else ("head", "base")
             for side in order:
                 for case, value in {**_adam(trees[side], shapes, samples, repeats), **_snap(trees[side])}.items():
                     results[side].setdefault(case, []).append(value)
             print(f"round {r + 1}/{args.rounds} done", flush=True)
-    print(f"\n{'case':<38} {'base ' + base_rev:>14} {'current':>14} {'current/base':>13}")
+    print(f"\n{'case':<38} {'base ' + revs['base']:>14} {'head ' + revs['head']:>14} {'head/base':>10}")
     worst = 0.0
     for case in results["base"]:
         b = statistics.median(results["base"][case])
-        c = statistics.median(results["current"][case])
+        c = statistics.median(results["head"][case])
         worst = max(worst, c / b)
-        print(f"{case:<38} {b:>14.3f} {c:>14.3f} {c / b:>13.2f}")
-    print(f"\nslowest case: current/base = {worst:.2f} (medians over {args.rounds} alternating rounds; "
+        print(f"{case:<38} {b:>14.3f} {c:>14.3f} {c / b:>10.2f}")
+    print(f"\nslowest case: head/base = {worst:.2f} (medians over {args.rounds} alternating rounds; "
           f"cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f})")
     return 0
 

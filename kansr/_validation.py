@@ -27,13 +27,13 @@ from typing import Sequence
 import numpy as np
 
 from kansr.errors import DataError, DataWarning, UsageError
-from kansr.symbolic._safe_expr import FUNCTIONS
 
 __all__ = [
     "Dataset",
     "validate_arrays",
     "coerce_xy",
     "check_finite",
+    "as_float_tensor",
     "check_names",
     "check_time_budget",
     "check_xy",
@@ -155,6 +155,8 @@ def sanitize_name(column: object, position: int = 0) -> str:
     if name[0].isdigit():
         name = "c_" + name
     # Keywords cannot be parsed back; function names would be read as calls.
+    from kansr.symbolic._safe_expr import FUNCTIONS  # here: kansr.nn imports this module, kansr.symbolic imports kansr.nn
+
     if keyword.iskeyword(name) or name in FUNCTIONS:
         name += "_"
     return name
@@ -250,6 +252,24 @@ def check_finite(values, what: str, columns: Sequence[str] | None = None) -> Non
         f"{what} has {int(np.sum(bad))} non-finite value(s) (NaN or infinite) in {int(np.sum(bad_rows))} row(s), "
         f"first at {where}; remove or impute those rows first"
     )
+
+
+def as_float_tensor(values, dtype, name: str):
+    """``values`` as a torch tensor of ``dtype`` (tensors are cast, array-likes converted via float64).
+
+    Raises
+    ------
+    TypeError
+        Values that are not numeric; the message names them by ``name``.
+    """
+    import torch
+
+    if isinstance(values, torch.Tensor):
+        return values.to(dtype)
+    try:
+        return torch.as_tensor(np.asarray(values, dtype=np.float64), dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric (array-like of floats): {exc}") from None
 
 
 def check_names(names: Sequence[object] | None, n_features: int) -> list[str]:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from kansr._validation import as_float_tensor
 from kansr.nn._init import initialize_layer
 from kansr.nn._layer import KANLayer
 from kansr.nn.kernels._network import network_forward
@@ -225,13 +226,7 @@ class KAN(nn.Module):
     # ------------------------------------------------------------------ forward
     def as_tensor(self, X, name: str = "X") -> torch.Tensor:
         """Convert inputs to a (batch, n_inputs) tensor of the model's dtype, checking the shape."""
-        if isinstance(X, torch.Tensor):
-            t = X.to(self.dtype)
-        else:
-            try:
-                t = torch.as_tensor(np.asarray(X, dtype=np.float64), dtype=self.dtype)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"{name} must be numeric (array-like of floats): {exc}") from None
+        t = as_float_tensor(X, self.dtype, name)
         if t.dim() == 1 and self.width_in == 1:
             t = t.unsqueeze(1)
         if t.dim() != 2 or t.shape[1] != self.width_in:

@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_LIBRARY",
     "get_library",
     "resolve_library",
+    "resolve_function",
     "register_function",
     "unregister_function",
 ]
@@ -899,15 +900,27 @@ def resolve_library(
             library = [library]
         out = {}
         for item in library:
-            if isinstance(item, str):
-                func = get_library([item])[item]
-            elif isinstance(item, SymbolicFunction):
-                func = item
-            else:
-                raise TypeError(f"library entries must be names or SymbolicFunction, got {type(item).__name__}")
+            func = resolve_function(item)
             if func.name in out:
                 raise ValueError(f"library function {func.name!r} given twice")
             out[func.name] = func
     if not out:
         raise ValueError("library is empty")
     return out
+
+
+def resolve_function(function: str | SymbolicFunction) -> SymbolicFunction:
+    """One library entry: a name looked up in the library, or a SymbolicFunction as given.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists the available ones).
+    TypeError
+        Anything else.
+    """
+    if isinstance(function, str):
+        return get_library([function])[function]
+    if isinstance(function, SymbolicFunction):
+        return function
+    raise TypeError(f"a library function is a name or a SymbolicFunction; got {type(function).__name__}")

@@ -14,7 +14,7 @@ import torch
 
 from kansr.nn._model import KAN
 from kansr.symbolic._fitting import Candidate, fit_affine
-from kansr.symbolic._library import SymbolicFunction, get_library, resolve_library
+from kansr.symbolic._library import SymbolicFunction, get_library, resolve_function, resolve_library
 
 __all__ = ["EdgeChoice", "suggest_symbolic", "fix_symbolic", "auto_symbolic", "unfix", "symbolic_edges", "numeric_edges"]
 
@@ -162,12 +162,7 @@ def fix_symbolic(
         The fitted candidate (with its R²) when ``fit_params`` is true.
     """
     _check_edge(model, l, i, j)
-    if isinstance(function, str):
-        fn = get_library([function])[function]
-    elif isinstance(function, SymbolicFunction):
-        fn = function
-    else:
-        raise TypeError(f"function must be a library name or a SymbolicFunction; got {type(function).__name__}")
+    fn = resolve_function(function)
     cand = None
     if fit_params:
         xs, ys = _edge_data(model, X, [(l, i, j)])

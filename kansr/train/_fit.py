@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from kansr._validation import check_finite
+from kansr._validation import as_float_tensor, check_finite
 from kansr.errors import NumericalWarning
 from kansr.nn._model import KAN, Activations
 from kansr.train._optim import LeanAdam, lean_adam_supported
@@ -79,13 +79,7 @@ def check_finite_xy(X: torch.Tensor, y: torch.Tensor, what: str = "") -> None:
 
 def _as_xy(model: KAN, X, y, what: str = "") -> tuple[torch.Tensor, torch.Tensor]:
     Xt = model.as_tensor(X, name="X" + what)
-    if isinstance(y, torch.Tensor):
-        yt = y.to(model.dtype)
-    else:
-        try:
-            yt = torch.as_tensor(np.asarray(y, dtype=np.float64), dtype=model.dtype)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"y{what} must be numeric: {exc}") from None
+    yt = as_float_tensor(y, model.dtype, "y" + what)
     if yt.dim() == 1:
         yt = yt.unsqueeze(1)
     if yt.dim() != 2 or yt.shape[1] != model.width_out:
