@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 TORCH_PIN := torch==2.13.0
 
-.PHONY: install demo test bench clean
+.PHONY: install demo lint test bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,16 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/kansr discover kansr/datasets/example.csv --target "E [J]" --out demo_out
 
-test: install
+# ruff over the whole tree; mypy over the public API (each package's face and the front doors).
+PUBLIC_API := kansr/__init__.py kansr/errors.py kansr/nn/__init__.py kansr/train/__init__.py \
+	kansr/symbolic/__init__.py kansr/discovery/__init__.py kansr/_validation.py kansr/_fileio.py \
+	kansr/_metrics.py kansr/_resources.py kansr/estimator.py
+
+lint: install
+	$(VENV)/bin/ruff check kansr tests benchmarks feynman_data tutorials
+	$(PY) -m mypy $(PUBLIC_API)
+
+test: install lint
 	$(PY) -m pytest -n 2 tests
 
 bench: install

@@ -26,8 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kansr.nn.kernels import _jit as spline_jit
 from kansr.nn import KAN
+from kansr.nn.kernels import _jit as spline_jit
 from kansr.train import make_optimizer
 
 

@@ -30,8 +30,7 @@ import numpy as np
 import torch
 
 from kansr.nn import KAN
-from kansr.symbolic import fit_affine
-from kansr.symbolic import auto_symbolic
+from kansr.symbolic import auto_symbolic, fit_affine
 from kansr.train import fit
 
 SHAPES = {10: [2, 5], 40: [4, 8, 1], 160: [8, 16, 2]}
@@ -106,7 +105,8 @@ def main() -> None:
         unknown = [v for v in sizes if v not in SHAPES]
         if unknown:
             ap.error(f"--edges takes sizes among {sorted(SHAPES)}; got {unknown}")
-    print(f"{'edges':>5} {'kansr auto_symbolic s':>22} {'kansr fit on pykan samples s':>29} {'pykan auto_symbolic s':>22} {'ratio':>7}")
+    print(f"{'edges':>5} {'kansr auto_symbolic s':>22} {'kansr fit on pykan samples s':>29} "
+          f"{'pykan auto_symbolic s':>22} {'ratio':>7}")
     for n_edges in sizes:
         width = SHAPES[n_edges]
         X, y = _data(width[0], width[-1])

@@ -24,8 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kansr.nn.kernels import _jit as spline_jit
 from kansr.nn import KAN
+from kansr.nn.kernels import _jit as spline_jit
 from kansr.train import make_optimizer
 
 CASES = (([2, 5, 1], 5, 1000), ([2, 5, 1], 5, 3000), ([3, 3, 1], 5, 3000), ([2, 5, 1], 5, 10000),

@@ -43,8 +43,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a source checkout
@@ -53,8 +53,11 @@ if str(REPO) not in sys.path:  # run as a script from a source checkout
 import torch  # noqa: E402
 
 from kansr.nn import KAN  # noqa: E402
-from kansr.train import tune_allocator  # noqa: E402
-from kansr.train import fit, make_optimizer  # noqa: E402
+from kansr.train import (  # noqa: E402
+    fit,
+    make_optimizer,
+    tune_allocator,  # noqa: E402
+)
 
 DEFAULT_SHAPES = "2-5-1:5,4-8-8-1:10,6-16-16-1:20"
 ALL_OPS = ("fwdbwd", "adam", "lbfgs", "fit_adam", "fit_lbfgs")
@@ -79,7 +82,7 @@ def parse_shapes(text: str) -> list[tuple[tuple[int, ...], int]]:
             width, grid = item.split(":")
             out.append((tuple(int(v) for v in width.split("-")), int(grid)))
         except ValueError:
-            raise SystemExit(f"bad shape {item!r}: expected e.g. 6-16-16-1:20 (widths joined by '-', then ':G')")
+            raise SystemExit(f"bad shape {item!r}: expected e.g. 6-16-16-1:20 (widths joined by '-', then ':G')") from None
     return out
 
 
@@ -582,7 +585,7 @@ def main(argv=None) -> int:
     diffs = [r["init_max_abs_diff"] for r in rows if "init_max_abs_diff" in r]
     if diffs:
         print(f"\nshared initialisation: max |kansr(x) - pykan(x)| at start = {max(diffs):.2e}")
-    print(f"\nproject bars (Adam step, pykan/kansr median ratio):")
+    print("\nproject bars (Adam step, pykan/kansr median ratio):")
     verdicts = check_bars(rows)
     info["loadavg_before"], info["loadavg_after"] = load_before, os.getloadavg()
     busy = max(load_before[0], info["loadavg_after"][0]) > (os.cpu_count() or 1)

@@ -18,10 +18,11 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import sympy
@@ -150,7 +151,7 @@ def list_equations(subset: str | None = None) -> list[str]:
     raise ValueError(f"unknown subset {subset!r}; choose one of {', '.join(SUBSETS)} or None")
 
 
-@lru_cache(maxsize=None)
+@cache
 def get(eq_id: str) -> Equation:
     """Return one equation.
 
@@ -187,7 +188,7 @@ def get(eq_id: str) -> Equation:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(eq_id: str) -> Callable[[np.ndarray], np.ndarray]:
     eq = get(eq_id)
     func = sympy.lambdify(eq.symbols, eq.expr, modules="numpy")

@@ -8,7 +8,7 @@ nature: do not nest it differently in concurrent threads.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 __all__ = ["torch_threads"]
 

@@ -13,11 +13,10 @@ import csv
 import difflib
 import io
 import os
-import re
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -8,8 +8,9 @@ import signal
 import sys
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from kansr.errors import TimedOut, TimeLimitReached
 
@@ -48,7 +49,7 @@ def call_with_timeout(fn: Callable[..., Any], args: tuple, timeout: float) -> An
         proc = ctx.Process(target=_child, args=(fn, args, sender), daemon=True)
         proc.start()
     except (AssertionError, OSError) as exc:
-        warnings.warn(f"cannot start a child process ({exc}); running without a time limit", RuntimeWarning)
+        warnings.warn(f"cannot start a child process ({exc}); running without a time limit", RuntimeWarning, stacklevel=2)
         return fn(*args)
     finally:
         sender.close()

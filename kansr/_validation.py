@@ -21,8 +21,8 @@ import re
 import unicodedata
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -95,7 +95,7 @@ class Dataset:
     def n_features(self) -> int:
         return int(self.X.shape[1])
 
-    def split(self, test_fraction: float = 0.2, seed: int = 0) -> tuple["Dataset", "Dataset"]:
+    def split(self, test_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
         """Random train/test split of the rows.
 
         Parameters
@@ -155,7 +155,9 @@ def sanitize_name(column: object, position: int = 0) -> str:
     if name[0].isdigit():
         name = "c_" + name
     # Keywords cannot be parsed back; function names would be read as calls.
-    from kansr.symbolic._safe_expr import FUNCTIONS  # here: kansr.nn imports this module, kansr.symbolic imports kansr.nn
+    from kansr.symbolic._safe_expr import (
+        FUNCTIONS,  # here: kansr.nn imports this module, kansr.symbolic imports kansr.nn
+    )
 
     if keyword.iskeyword(name) or name in FUNCTIONS:
         name += "_"

@@ -15,7 +15,6 @@ Errors are one line on stderr; ``--debug`` adds the traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -26,8 +25,9 @@ import tempfile
 import threading
 import traceback
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -254,7 +254,7 @@ class _InterruptFlag:
         self.seen = False
         self._previous = None
 
-    def __enter__(self) -> "_InterruptFlag":
+    def __enter__(self) -> _InterruptFlag:
         if threading.current_thread() is threading.main_thread():  # signals go to the main thread only
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -312,10 +312,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
     from kansr._resources import torch_threads
     from kansr._tabular import load_csv
-    from kansr.train import tune_allocator
     from kansr._validation import MIN_ROWS
     from kansr.discovery import GENERATORS, discover
     from kansr.errors import DataWarning
+    from kansr.train import tune_allocator
 
     # Check every option before the (long) search so typos fail fast.
     generators = _split_list(args.generators) or list(GENERATORS)

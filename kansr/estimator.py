@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from kansr._validation import sanitize_names, validate_arrays
 from kansr.errors import DomainWarning
-from kansr.symbolic._safe_expr import symbol_for
 from kansr.symbolic._formula import Formula
+from kansr.symbolic._safe_expr import symbol_for
 
 __all__ = ["KANRegressor"]
 
@@ -149,7 +149,7 @@ class KANRegressor(RegressorMixin, BaseEstimator):
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
     # ------------------------------------------------------------------ fit / predict
-    def fit(self, X, y) -> "KANRegressor":
+    def fit(self, X, y) -> KANRegressor:
         """Search for a formula ``y = f(X)``.
 
         Parameters

@@ -17,7 +17,8 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
@@ -157,7 +158,7 @@ class SnappingSession:
         """Snap every edge that is still a spline to its best candidate."""
         return auto_symbolic(self.model, X=self.X_train, library=self.library)
 
-    def retrain(self, steps: int = 20) -> "History":
+    def retrain(self, steps: int = 20) -> History:
         """Train the model a little on the training rows, grids fixed.
 
         With every edge snapped this refits the affine constants ``a, b, c,
@@ -381,7 +382,7 @@ def _widget_class() -> type:
     return _WIDGET_CLASS
 
 
-def snapping_widget(session: SnappingSession, top: int = 5) -> "ipywidgets.VBox":
+def snapping_widget(session: SnappingSession, top: int = 5) -> ipywidgets.VBox:
     """An ipywidgets panel to snap a session's edges interactively.
 
     Parameters

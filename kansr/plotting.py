@@ -461,7 +461,7 @@ def plot_network(
 
     if names:
         gap = node_d / 2 / uy + 0.04
-        for n, d in g.nodes(data=True):
+        for _, d in g.nodes(data=True):
             if d["label"] is None:
                 continue
             x, y = d["pos"]

@@ -18,11 +18,14 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import kansr  # noqa: E402
+from kansr.errors import NumericalWarning  # noqa: E402
 from kansr.nn import KAN  # noqa: E402
 from kansr.plotting import plot_network  # noqa: E402
-from kansr.symbolic import model_formula  # noqa: E402
-from kansr.symbolic import auto_symbolic, fix_symbolic  # noqa: E402
-from kansr.errors import NumericalWarning  # noqa: E402
+from kansr.symbolic import (  # noqa: E402
+    auto_symbolic,
+    fix_symbolic,
+    model_formula,  # noqa: E402
+)
 from kansr.train import fit  # noqa: E402
 
 torch.set_num_threads(1)

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from kansr.discovery import discover
 from kansr._timeout import TimedOut, TimeLimitReached, call_with_timeout, hard_time_limit, time_limit_reached
+from kansr.discovery import discover
 
 
 def _sleep_then(value, seconds):

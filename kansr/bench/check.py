@@ -20,9 +20,9 @@ import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 
-from kansr.symbolic._safe_expr import symbol_for
 from kansr._metrics import r2_rmse
 from kansr._timeout import TimedOut, call_with_timeout
+from kansr.symbolic._safe_expr import symbol_for
 
 __all__ = [
     "SymbolicVerdict",

@@ -14,12 +14,12 @@ import json
 import os
 import time
 from pathlib import Path
-import feynman_data
 
+import feynman_data
 from kansr._fileio import atomic_write
-from kansr.symbolic._safe_expr import parse_formula
 from kansr.bench.check import check_solution
 from kansr.bench.runner import CONFIG_FILE, RESULTS_FILE, _jsonable, read_results, task_seeds
+from kansr.symbolic._safe_expr import parse_formula
 
 __all__ = ["recheck_results"]
 

@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import platform
 import socket
-import tempfile
 import time
 import traceback
 import warnings
@@ -168,12 +167,12 @@ def run_task(task: BenchTask) -> dict[str, Any]:
         ``stopped_early`` (discovery hit the hard limit of 1.25 × budget + 15 s
         and returned its best formula so far).
     """
-    from kansr.bench.check import check_solution
-    from kansr.discovery import discover  # heavy (torch): only where tasks run
     from threadpoolctl import threadpool_limits
 
     from kansr._resources import torch_threads
     from kansr._timeout import hard_time_limit
+    from kansr.bench.check import check_solution
+    from kansr.discovery import discover  # heavy (torch): only where tasks run
     from kansr.train import tune_allocator
 
     train_seed, test_seed = task_seeds(task.equation, task.noise, task.seed)

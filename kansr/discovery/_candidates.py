@@ -1,8 +1,8 @@
 """What discovery produces: candidates, the Pareto front, the choice rule and the result."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import sympy

@@ -17,8 +17,7 @@ then hands the best ``z`` to a network as an extra input.
 from __future__ import annotations
 
 import itertools
-import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import sympy

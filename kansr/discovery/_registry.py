@@ -7,8 +7,8 @@ growing size.  A generator is skipped when it does not apply to the data
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from kansr.discovery._state import Search
 from kansr.discovery.generators._kan import (

@@ -23,7 +23,7 @@ logger = logging.getLogger("kansr.discovery")
 class Budget:
     """Seconds left of a run's time budget (``None``: no limit)."""
 
-   
+
     def __init__(self, seconds: float | None) -> None:
         self.start = time.perf_counter()
         self.seconds = seconds

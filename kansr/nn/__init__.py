@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from kansr.nn._init import INIT_SCHEMES, initialize_layer
-from kansr.nn._io import FORMAT_VERSION, load_model, save_model
+from kansr.nn._io import FORMAT_VERSION, save_model
 from kansr.nn._layer import BASE_FUNCTIONS, KANLayer, KernelState
-from kansr.nn._model import KAN, Activations, GridUpdate, parse_width
+from kansr.nn._model import KAN, Activations, GridUpdate, load_model, parse_width
 
 __all__ = [
     "KAN",

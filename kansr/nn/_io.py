@@ -1,4 +1,9 @@
-"""Saving and loading models: a JSON document plus tensors, written atomically.
+"""The model file format: a JSON document plus tensors, written atomically.
+
+This module knows the file, not the model: :func:`save_model` asks the model
+for :meth:`~kansr.nn.KAN.get_config` and its state dict, and
+:func:`read_model_file` hands both back for :meth:`~kansr.nn.KAN.from_config`
+(``KAN.load`` does both), so it imports nothing from the network code.
 
 A model file is a ``torch.save`` archive holding only plain data: the JSON
 text of the architecture (width, grids sizes, names, symbolic choices,
@@ -10,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -18,35 +23,14 @@ from kansr._fileio import atomic_write
 from kansr._version import __version__
 from kansr.errors import ModelFileError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "ModelFileError"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "read_model_file"]
 
 FORMAT_NAME = "kansr.KAN"
 FORMAT_VERSION = 1
 
 
-def model_config(model) -> dict[str, Any]:
-    """The JSON-serialisable description of a model's architecture and symbolic state."""
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "kansr_version": __version__,
-        "width": model.width,
-        "grid": [layer.G for layer in model.layers],
-        "k": model.k,
-        "base_fun": model.base_fun,
-        "mult_arity": model.mult_arity,
-        "init": model.init_scheme,
-        "init_params": model.init_params,
-        "seed": model.seed,
-        "dtype": str(model.dtype).replace("torch.", ""),
-        "input_names": model.input_names,
-        "output_names": model.output_names,
-        "layers": [layer.extra_state_dict() for layer in model.layers],
-    }
-
-
 def save_model(model, path: str | os.PathLike) -> None:
-    """Save a :class:`~kansr.nn._model.KAN` to ``path`` (atomic: temp file + rename).
+    """Save a :class:`~kansr.nn.KAN` to ``path`` (atomic: temp file + rename).
 
     Parameters
     ----------
@@ -54,38 +38,29 @@ def save_model(model, path: str | os.PathLike) -> None:
     path : str or Path
         Destination file (conventionally ``*.kan``).
     """
+    config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kansr_version": __version__,
+              **model.get_config()}
     payload = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "config_json": json.dumps(model_config(model)),
+        "config_json": json.dumps(config),
         "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp), parents=True)
 
 
-def load_model(path: str | os.PathLike, library: Mapping[str, Any] | None = None):
-    """Load a model written by :func:`save_model`.
+def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The architecture description and the tensors of a model file, checked to be a kansr model.
 
-    Parameters
-    ----------
-    path : str or Path
-    library : mapping name -> SymbolicFunction, optional
-        Needed only for user-defined symbolic functions; the default library
-        is always available.
-
-    Returns
-    -------
-    KAN
+    The file is read with ``weights_only=True``: it cannot run code.  Building
+    the model from them is :meth:`kansr.nn.KAN.from_config`'s job.
 
     Raises
     ------
     ModelFileError
         Missing, truncated or corrupt file; a file that is not a kansr model;
-        a file that tries to run code on load; a newer format version; shapes
-        that do not match the architecture.
+        a file that tries to run code on load; a newer format version.
     """
-    from kansr.nn._model import KAN
-
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {str(path)!r} does not exist")
@@ -108,50 +83,10 @@ def load_model(path: str | os.PathLike, library: Mapping[str, Any] | None = None
             f"({__version__}) reads (<= {FORMAT_VERSION}); upgrade kansr to load it"
         )
     try:
-        cfg = json.loads(payload["config_json"])
+        config = json.loads(payload["config_json"])
         state = payload["state"]
-        model = KAN(
-            cfg["width"],
-            grid=int(cfg["grid"][0]),
-            k=int(cfg["k"]),
-            base_fun=cfg["base_fun"],
-            init=cfg["init"],
-            init_params=cfg["init_params"],
-            mult_arity=int(cfg["mult_arity"]),
-            seed=int(cfg["seed"]),
-            dtype=getattr(torch, cfg["dtype"]),
-            input_names=cfg["input_names"],
-            output_names=cfg["output_names"],
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{str(path)!r} has an invalid model description: {exc}") from None
-
-    from kansr.symbolic._library import DEFAULT_LIBRARY
-
-    lib = dict(DEFAULT_LIBRARY)
-    lib.update(library or {})
-    for l, (layer, extra) in enumerate(zip(model.layers, cfg["layers"])):
-        # Grids may differ per layer after refinement: size parameters first.
-        G = int(extra["G"])
-        if G != layer.G:
-            layer.G = G
-            layer.grid = torch.zeros(layer.n_in, G + 2 * layer.k + 1, dtype=layer.coef.dtype)
-            layer.coef = torch.nn.Parameter(torch.zeros(layer.n_in, G + layer.k, layer.n_out, dtype=layer.coef.dtype))
-        try:
-            layer.load_extra_state(extra, lib)
-        except ValueError as exc:
-            raise ModelFileError(f"{str(path)!r}, layer {l}: {exc}") from None
-    expected = model.state_dict()
-    if set(state) != set(expected):
-        raise ModelFileError(
-            f"{str(path)!r} does not match its architecture: missing {sorted(set(expected) - set(state))}, "
-            f"unexpected {sorted(set(state) - set(expected))}"
-        )
-    for name, tensor in state.items():
-        if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[name].shape:
-            got = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
-            raise ModelFileError(
-                f"{str(path)!r}: tensor {name!r} has shape {got}, expected {tuple(expected[name].shape)}"
-            )
-    model.load_state_dict(state)
-    return model
+    if not isinstance(config, dict) or not isinstance(state, dict):
+        raise ModelFileError(f"{str(path)!r} has an invalid model description")
+    return config, state

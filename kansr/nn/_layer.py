@@ -14,8 +14,8 @@ computes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import torch
 from torch import nn
@@ -441,7 +441,7 @@ class KANLayer(nn.Module):
         with torch.no_grad():
             self.symbolic_mask[i, o] = 0.0
 
-    def subset(self, keep_in: list[int], keep_out: list[int]) -> "KANLayer":
+    def subset(self, keep_in: list[int], keep_out: list[int]) -> KANLayer:
         """A new layer with only the given input and output nodes."""
         new = KANLayer(len(keep_in), len(keep_out), self.G, self.k, self.base_fun_name, dtype=self.coef.dtype)
         ii = torch.tensor(keep_in, dtype=torch.long)

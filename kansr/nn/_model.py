@@ -1,19 +1,21 @@
 """The KAN model: a stack of :class:`~kansr.nn._layer.KANLayer` with sum and product nodes."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from kansr._validation import as_float_tensor
+from kansr.errors import ModelFileError
+from kansr.nn._io import read_model_file, save_model
 from kansr.nn._init import initialize_layer
 from kansr.nn._layer import KANLayer
 from kansr.nn.kernels._network import network_forward
 
-__all__ = ["KAN", "Activations", "GridUpdate", "parse_width"]
+__all__ = ["KAN", "Activations", "GridUpdate", "parse_width", "load_model"]
 
 
 def parse_width(width: Sequence) -> list[tuple[int, int]]:
@@ -344,7 +346,7 @@ class KAN(nn.Module):
                 layer_tolerance /= 10
             return GridUpdate(0.0, torch.zeros(sum(layer.n_in for layer in self.layers), dtype=torch.float64))
 
-    def refine(self, grid: int, x=None) -> "KAN":
+    def refine(self, grid: int, x=None) -> KAN:
         """Grid extension: move every spline onto ``grid`` intervals (in place).
 
         Parameters
@@ -384,24 +386,125 @@ class KAN(nn.Module):
                 self.output_shift.copy_(yt.mean(0))
                 self.output_scale.copy_(yt.std(0).clamp_min(1e-12))
 
-    def copy(self) -> "KAN":
+    def copy(self) -> KAN:
         """A deep copy (parameters, grids, masks, symbolic state)."""
         import copy
 
         return copy.deepcopy(self)
 
-    def save(self, path) -> None:
-        """Save to ``path`` atomically (see :func:`kansr.nn._io.save_model`)."""
-        from kansr.nn._io import save_model
+    # ------------------------------------------------------------------ config and files
+    def get_config(self) -> dict:
+        """The JSON-serialisable description of the architecture and the symbolic state (no tensors)."""
+        return {
+            "width": self.width,
+            "grid": [layer.G for layer in self.layers],
+            "k": self.k,
+            "base_fun": self.base_fun,
+            "mult_arity": self.mult_arity,
+            "init": self.init_scheme,
+            "init_params": self.init_params,
+            "seed": self.seed,
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "input_names": self.input_names,
+            "output_names": self.output_names,
+            "layers": [layer.extra_state_dict() for layer in self.layers],
+        }
 
+    @classmethod
+    def from_config(cls, config: dict, state: dict | None = None, library=None) -> KAN:
+        """Build a model from :meth:`get_config` (and load ``state``, a state dict, when given).
+
+        Parameters
+        ----------
+        config : dict
+        state : dict of tensors, optional
+            Checked against the architecture: names and shapes must match.
+        library : mapping name -> SymbolicFunction, optional
+            Needed only for user-defined symbolic functions.
+
+        Raises
+        ------
+        ValueError
+            A description or state that does not fit together (the message
+            names the layer or tensor).
+        """
+        from kansr.symbolic._library import DEFAULT_LIBRARY  # the symbolic layer builds on this one
+
+        try:
+            model = cls(
+                config["width"],
+                grid=int(config["grid"][0]),
+                k=int(config["k"]),
+                base_fun=config["base_fun"],
+                init=config["init"],
+                init_params=config["init_params"],
+                mult_arity=int(config["mult_arity"]),
+                seed=int(config["seed"]),
+                dtype=getattr(torch, config["dtype"]),
+                input_names=config["input_names"],
+                output_names=config["output_names"],
+            )
+            layer_states = config["layers"]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"invalid model description: {exc}") from None
+        lib = dict(DEFAULT_LIBRARY)
+        lib.update(library or {})
+        for l, (layer, extra) in enumerate(zip(model.layers, layer_states)):
+            try:
+                # Grids may differ per layer after refinement: size parameters first.
+                G = int(extra["G"])
+                if G != layer.G:
+                    layer.G = G
+                    layer.grid = torch.zeros(layer.n_in, G + 2 * layer.k + 1, dtype=layer.coef.dtype)
+                    layer.coef = torch.nn.Parameter(torch.zeros(layer.n_in, G + layer.k, layer.n_out, dtype=layer.coef.dtype))
+                layer.load_extra_state(extra, lib)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"layer {l}: {exc}") from None
+        if state is not None:
+            expected = model.state_dict()
+            if set(state) != set(expected):
+                raise ValueError(
+                    f"the tensors do not match the architecture: missing {sorted(set(expected) - set(state))}, "
+                    f"unexpected {sorted(set(state) - set(expected))}"
+                )
+            for name, tensor in state.items():
+                if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[name].shape:
+                    got = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+                    raise ValueError(f"tensor {name!r} has shape {got}, expected {tuple(expected[name].shape)}")
+            model.load_state_dict(state)
+        return model
+
+    def save(self, path) -> None:
+        """Save to ``path`` atomically (see :func:`kansr.nn.save_model`)."""
         save_model(self, path)
 
     @classmethod
-    def load(cls, path, library=None) -> "KAN":
-        """Load a model saved with :meth:`save` (see :func:`kansr.nn._io.load_model`)."""
-        from kansr.nn._io import load_model
+    def load(cls, path, library=None) -> KAN:
+        """Load a model saved with :meth:`save`.
 
-        return load_model(path, library=library)
+        Parameters
+        ----------
+        path : str or Path
+        library : mapping name -> SymbolicFunction, optional
+            Needed only for user-defined symbolic functions; the default
+            library is always available.
+
+        Raises
+        ------
+        ModelFileError
+            Missing, truncated, corrupt or unsafe file, a newer format, or a
+            description and tensors that do not fit together.
+        """
+        config, state = read_model_file(path)
+        try:
+            return cls.from_config(config, state, library=library)
+        except ValueError as exc:
+            raise ModelFileError(f"{str(path)!r}: {exc}") from None
 
     def __repr__(self) -> str:
         return f"KAN(width={self.width}, grid={self.grid_size}, k={self.k}, edges={self.n_edges()})"
+
+
+def load_model(path, library=None) -> KAN:
+    """Load a model written by :func:`~kansr.nn.save_model` (the same as :meth:`KAN.load`)."""
+    return KAN.load(path, library=library)

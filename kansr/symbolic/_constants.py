@@ -8,13 +8,12 @@ not rise.  This is what turns ``0.99987*x0**2.00012`` into ``x0**2``.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
-from fractions import Fraction
 import warnings
-from typing import Sequence
-
-import functools
+from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
 import sympy

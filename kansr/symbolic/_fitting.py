@@ -65,13 +65,13 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import torch
 import torch.nn.functional as F
 
-from kansr.symbolic._library import Domain, SymbolicFunction, get_library, resolve_library
+from kansr.symbolic._library import Domain, SymbolicFunction, resolve_library
 
 __all__ = ["Candidate", "FitResult", "fit_affine"]
 

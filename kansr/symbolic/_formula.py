@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Sequence
 
 import numpy as np
 import sympy
 
-from kansr.symbolic._safe_expr import symbol_for
 from kansr._timeout import TimedOut, call_with_timeout
+from kansr.symbolic._safe_expr import symbol_for
 
 __all__ = [
     "Formula",
@@ -202,7 +202,7 @@ class Formula:
         # The lambdified function does not pickle; it is rebuilt on first use.
         return {"expr": self.expr, "variables": self.variables, "_fn": None}
 
-    def with_expr(self, expr: sympy.Expr) -> "Formula":
+    def with_expr(self, expr: sympy.Expr) -> Formula:
         return Formula(expr, self.variables)
 
 

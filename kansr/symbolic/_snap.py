@@ -7,14 +7,14 @@ explicitly).  All edges are fitted in one batched call of
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import torch
 
 from kansr.nn._model import KAN
 from kansr.symbolic._fitting import Candidate, fit_affine
-from kansr.symbolic._library import SymbolicFunction, get_library, resolve_function, resolve_library
+from kansr.symbolic._library import SymbolicFunction, resolve_function, resolve_library
 
 __all__ = ["EdgeChoice", "suggest_symbolic", "fix_symbolic", "auto_symbolic", "unfix", "symbolic_edges", "numeric_edges"]
 

@@ -10,8 +10,8 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -61,7 +61,7 @@ class History:
     def interrupted(self) -> bool:
         return self.stopped_reason == "interrupted"
 
-    def extend(self, other: "History") -> None:
+    def extend(self, other: History) -> None:
         """Append another run (steps are renumbered to follow on)."""
         offset = len(self.records)
         self.records += [{**r, "step": r["step"] + offset} for r in other.records]
@@ -476,7 +476,7 @@ def fit_with_extension(
         With a ``"grid_extension"`` event at every refinement.
     """
     history = History()
-    for pos, G in enumerate(grids):
+    for G in grids:
         if G != model.grid_size:
             model.refine(int(G), X)
             history.events.append({"step": len(history.records), "kind": "grid_extension", "grid": int(G)})

@@ -14,6 +14,7 @@ from kansr.symbolic._snap import auto_symbolic, fix_symbolic
 from kansr.train._fit import fit
 from kansr.train._pruning import prune
 
+
 def kan_formulas(s: Search, width, target: np.ndarray, steps: int, lamb: float = 0.0,
                   prune_model: bool = False, seed: int = 0, mult_arity: int = 2,
                   first_mask: np.ndarray | None = None, linear_output: bool = False) -> tuple[list[sympy.Expr], KAN]:

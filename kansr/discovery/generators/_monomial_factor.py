@@ -8,6 +8,7 @@ from kansr.discovery._state import Search
 from kansr.discovery.generators._regression import monomial_expr
 from kansr.symbolic._safe_expr import symbol_for
 
+
 def gen_monomial_factor(s: Search) -> None:
     groups = screen_monomials(s.X, s.y)
     for e, gain in groups:

@@ -8,6 +8,7 @@ from kansr.discovery._state import Search
 from kansr.symbolic._fitting import fit_affine
 from kansr.symbolic._library import resolve_library
 
+
 def _inner_transforms(z: np.ndarray, var: sympy.Symbol) -> list[tuple[np.ndarray, sympy.Expr]]:
     """Simple inner functions g(z) for nested fits ``c*f(a*g(z) + b) + d``."""
     out = [(z, var), (z ** 2, var ** 2), (z ** 3, var ** 3)]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import sympy
 
 from kansr.discovery._monomials import sparse_monomial_sum
 from kansr.discovery._state import Search
+
 
 def gen_linear(s: Search) -> None:
     A = np.column_stack([s.X, np.ones(len(s.y))])

@@ -7,8 +7,8 @@ where only the ``k + 1`` basis functions of the knot interval ``j`` that holds
 and reduce them in separate passes, each a full trip through memory and a
 dispatch through the framework.  Here one loop per sample finds the interval,
 evaluates the four cubic pieces of the
-:class:`~kansr.nn.kernels._tables.SplineTable` (on a uniform grid its cardinal
-polynomials, elsewhere the row of the interval), adds the residual function
+:class:`~kansr.nn.kernels._tables.SplineTable` (on a uniform grid the closed
+form of its cardinal polynomials, elsewhere the row of the interval), adds the residual function
 (by its code in :data:`kansr.nn._residuals.RESIDUALS`) and the bias, and
 accumulates straight into the output, so a layer costs one pass over its
 inputs in each direction.
@@ -43,6 +43,9 @@ _PARALLEL_WORK = 4_000
 # Samples per block of the backward reduction (and an upper bound on blocks).
 _BLOCK = 128
 _MAX_BLOCKS = 8
+# The numbers the kernels use, in the data's dtype: 0 and 1, then the
+# coefficients of the closed-form uniform cubic pieces (kansr.nn.kernels._numba._cardinal3).
+_CONSTANTS = (0.0, 1.0, 1.0 / 6.0, 2.0 / 3.0, 0.5, 1.5, 2.0)
 _kernels = None  # the module kansr.nn.kernels._numba, once loaded
 _thread_state = threading.local()
 
@@ -52,18 +55,12 @@ def table_arrays(table) -> tuple:
     if table.k != 3:
         raise ValueError(f"the compiled kernels serve cubic splines (k=3) only, got k={table.k}")
     rows = table.rows.numpy()
-    # A uniform grid's cardinal polynomials (one set for every interval) as one
-    # row laid out like the table's rows: value coefficients power-major from
-    # column 2, then the derivatives in s (the kernels multiply by inv_step).
-    cardinal = np.zeros((1, rows.shape[1]), dtype=rows.dtype)
     if table.uniform:
         origin_shift, inv_step = table.origin_shift.numpy(), table.inv_step.numpy()
-        for coefs, first in ((table.uniform_poly, 2), (table.uniform_dpoly, 18)):
-            cardinal[0, first : first + 4 * len(coefs[0])] = np.array(coefs).T.reshape(-1)
     else:
         origin_shift = inv_step = np.zeros(1, dtype=rows.dtype)
-    consts = np.array([0.0, 1.0], dtype=rows.dtype)  # in the data's dtype (see kansr.nn.kernels._numba)
-    return (table.grid.numpy(), table.uniform, origin_shift, inv_step, rows, table.start.numpy(), cardinal, consts)
+    consts = np.array(_CONSTANTS, dtype=rows.dtype)  # in the data's dtype (see kansr.nn.kernels._numba)
+    return (table.grid.numpy(), table.uniform, origin_shift, inv_step, rows, table.start.numpy(), consts)
 
 
 def table_arrays_cached(table) -> tuple:
@@ -167,8 +164,8 @@ def layer_backward(table, x, saved, coef, scale_sp, scale_base, keep, grad_y, ne
     )
     kernels = _load()
     _set_threads(threads)
-    _knots, _uniform, _origin, inv_step, rows, _start, cardinal, consts = table
+    _knots, _uniform, _origin, inv_step, rows, _start, consts = table
     kernel = kernels.backward1_kernel if coef.shape[2] == 1 else kernels.backward_kernel
-    kernel(x, *saved, inv_step, rows, cardinal, consts, coef, scale_sp, scale_base, keep, grad_y, need_x,
+    kernel(x, *saved, inv_step, rows, consts, coef, scale_sp, scale_base, keep, grad_y, need_x,
            n_blocks(batch), *grads)
     return (grads[0] if need_x else None,) + grads[1:]

@@ -55,10 +55,10 @@ def _base_and_grad(xv, code, K):
 
 
 # The kernels serve cubic splines (k = 3, the default) only and evaluate the
-# basis polynomials of a SplineTable: row r of the table (or, on a uniform
-# grid, the one cardinal row every interval shares) holds, from column 2, the
-# coefficients of the four pieces power-major, then those of their
-# derivatives.  With the order known when compiling, the values stay in
+# basis polynomials of a SplineTable: row r of the table holds, from column 2,
+# the coefficients of the four pieces power-major, then those of their
+# derivatives (a uniform grid's pieces, the same in every interval, come in
+# closed form from _cardinal3).  With the order known when compiling, the values stay in
 # registers.  A loop over a run-time k with a scratch array measured 3x slower.
 @njit(inline="always", cache=True)
 def _value_coefs(rows, r):
@@ -172,21 +172,48 @@ def _reduce_blocks(part_coef, part_base, part_bias, coef, scale_sp, keep, grad_c
 
 
 @njit(inline="always", cache=True)
-def _pieces(sv, r, rows, uniform_values):
+def _cardinal3(s, K):
+    """The four uniform cubic B-spline pieces at ``s`` in [0, 1), slot 0 first.
+
+    The closed form of the cardinal polynomials a uniform grid's table holds
+    (every interval shares them), with the partition of unity for the third:
+    fewer operations than Horner on the table's 16 coefficients, and constants
+    the compiler keeps in registers.  ``tests/nn/test_spline_kernel.py`` checks
+    it against the table built from :func:`kansr.nn._splines.local_basis_values`.
+    """
+    t = K[1] - s
+    v0 = t * t * t * K[2]
+    v3 = s * s * s * K[2]
+    v1 = (K[4] * s - K[1]) * s * s + K[3]
+    return v0, v1, K[1] - v0 - v1 - v3, v3
+
+
+@njit(inline="always", cache=True)
+def _cardinal3_ds(s, K):
+    """Derivatives of :func:`_cardinal3` with respect to ``s``."""
+    t = K[1] - s
+    d0 = -K[4] * t * t
+    d3 = K[4] * s * s
+    d1 = (K[5] * s - K[6]) * s
+    return d0, d1, -(d0 + d1 + d3), d3
+
+
+@njit(inline="always", cache=True)
+def _pieces(sv, r, rows, K):
     """The four cubic pieces: the cardinal ones on a uniform grid (``r`` < 0), else table row ``r``."""
     if r < 0:
-        return _values3(uniform_values, sv)
+        return _cardinal3(sv, K)
     return _values3(_value_coefs(rows, r), sv)
 
 
 @njit(inline="always", cache=True)
-def _pieces_and_slopes(sv, r, i, rows, inv_step, need_slopes, uniform_values, uniform_slopes, K):
+def _pieces_and_slopes(sv, r, i, rows, inv_step, need_slopes, K):
     """:func:`_pieces` and, if ``need_slopes``, their derivatives with respect to ``x`` (else zeros)."""
-    v0, v1, v2, v3 = _pieces(sv, r, rows, uniform_values)
+    v0, v1, v2, v3 = _pieces(sv, r, rows, K)
     d0 = d1 = d2 = d3 = K[0]
     if need_slopes:
         if r < 0:
-            d0, d1, d2, d3 = _derivs3(uniform_slopes, sv)
+            d0, d1, d2, d3 = _cardinal3_ds(sv, K)
             h = inv_step[i]
             d0, d1, d2, d3 = d0 * h, d1 * h, d2 * h, d3 * h
         else:
@@ -212,36 +239,35 @@ def _prepare(xv, i, b, knots, uniform, origin_shift, inv_step, rows, start, n_in
 
 
 @njit(inline="always", cache=True)
-def _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks):
+def _forward_setup(x, coef, scale_sp, scale_base, keep, blocks):
     """What a forward kernel reads before its loop: the folded weights
-    (:func:`_edge_weights`), the uniform grid's pieces (kept in registers;
-    zeros on other grids) and the samples per block."""
+    (:func:`_edge_weights`) and the samples per block."""
     coef_eff, w_b = _edge_weights(coef, scale_sp, scale_base, keep)
-    return coef_eff, w_b, _value_coefs(cardinal, 0), (x.shape[0] + blocks - 1) // blocks
+    return coef_eff, w_b, (x.shape[0] + blocks - 1) // blocks
 
 
 @njit(inline="always", cache=True)
-def _backward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks):
-    """:func:`_forward_setup`, the slopes of the uniform pieces, and per-block
+def _backward_setup(x, coef, scale_sp, scale_base, keep, blocks):
+    """:func:`_forward_setup` and per-block
     partial sums of the coefficient, residual-weight and bias gradients.  The
     partials are added in block order at the end, so the result does not
     depend on how blocks are spread over threads."""
-    coef_eff, w_b, uniform_values, step = _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks)
+    coef_eff, w_b, step = _forward_setup(x, coef, scale_sp, scale_base, keep, blocks)
     n_in, n_basis, n_out = coef.shape
     part_coef = np.zeros((blocks, n_in, n_basis + 2 * _PAD, n_out), dtype=coef.dtype)
     part_base = np.zeros((blocks, n_in, n_out), dtype=coef.dtype)
     part_bias = np.zeros((blocks, n_out), dtype=coef.dtype)
-    return coef_eff, w_b, uniform_values, _slope_coefs(cardinal, 0), step, part_coef, part_base, part_bias
+    return coef_eff, w_b, step, part_coef, part_base, part_bias
 
 
 def _forward_impl(
-    x, knots, uniform, origin_shift, inv_step, rows, start, cardinal, consts, coef, scale_sp, scale_base, keep, bias,
+    x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, bias,
     code, out, blocks, save, saved_q, saved_r, saved_s, saved_b, saved_db,
 ):
     batch, n_in = x.shape
     n_out = coef.shape[2]
     n_int = knots.shape[1] - 1
-    coef_eff, w_b, uniform_values, step = _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks)
+    coef_eff, w_b, step = _forward_setup(x, coef, scale_sp, scale_base, keep, blocks)
     for blk in prange(blocks):
         for b in range(blk * step, min(batch, (blk + 1) * step)):
             for o in range(n_out):
@@ -260,7 +286,7 @@ def _forward_impl(
                     out[b, o] += bv * w_b[i, o]
                 if q < 0:
                     continue
-                v0, v1, v2, v3 = _pieces(sv, r, rows, uniform_values)
+                v0, v1, v2, v3 = _pieces(sv, r, rows, consts)
                 for o in range(n_out):
                     out[b, o] += (
                         v0 * coef_eff[i, q, o] + v1 * coef_eff[i, q + 1, o]
@@ -279,13 +305,13 @@ def _saved_slot(saved_q, x, b, i, need_x, grad_x):
 
 
 def _backward_impl(
-    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, cardinal, consts, coef, scale_sp, scale_base,
+    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, consts, coef, scale_sp, scale_base,
     keep, grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
 ):
     batch, n_in = x.shape
     n_out = coef.shape[2]
-    coef_eff, w_b, uniform_values, uniform_slopes, step, part_coef, part_base, part_bias = _backward_setup(
-        x, coef, scale_sp, scale_base, keep, cardinal, blocks)
+    coef_eff, w_b, step, part_coef, part_base, part_bias = _backward_setup(
+        x, coef, scale_sp, scale_base, keep, blocks)
     for blk in prange(blocks):
         acc, acc_base, acc_bias = part_coef[blk], part_base[blk], part_bias[blk]
         for b in range(blk * step, min(batch, (blk + 1) * step)):
@@ -303,7 +329,7 @@ def _backward_impl(
                 gx *= saved_db[b, i]
                 if q >= 0:
                     v0, v1, v2, v3, d0, d1, d2, d3 = _pieces_and_slopes(
-                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, uniform_values, uniform_slopes, consts)
+                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, consts)
                     for o in range(n_out):
                         g = grad_y[b, o]
                         acc[i, q, o] += v0 * g
@@ -326,12 +352,12 @@ def _backward_impl(
 # last layers of [2,5,1], [4,8,8,1] and [6,16,16,1]); results are bit-identical
 # to the general kernels, which add in the same order.
 def _forward1_impl(
-    x, knots, uniform, origin_shift, inv_step, rows, start, cardinal, consts, coef, scale_sp, scale_base, keep, bias,
+    x, knots, uniform, origin_shift, inv_step, rows, start, consts, coef, scale_sp, scale_base, keep, bias,
     code, out, blocks, save, saved_q, saved_r, saved_s, saved_b, saved_db,
 ):
     batch, n_in = x.shape
     n_int = knots.shape[1] - 1
-    coef_eff, w_b, uniform_values, step = _forward_setup(x, coef, scale_sp, scale_base, keep, cardinal, blocks)
+    coef_eff, w_b, step = _forward_setup(x, coef, scale_sp, scale_base, keep, blocks)
     for blk in prange(blocks):
         for b in range(blk * step, min(batch, (blk + 1) * step)):
             total = bias[0]
@@ -347,7 +373,7 @@ def _forward1_impl(
                 total += bv * w_b[i, 0]
                 if q < 0:
                     continue
-                v0, v1, v2, v3 = _pieces(sv, r, rows, uniform_values)
+                v0, v1, v2, v3 = _pieces(sv, r, rows, consts)
                 total += (
                     v0 * coef_eff[i, q, 0] + v1 * coef_eff[i, q + 1, 0]
                     + v2 * coef_eff[i, q + 2, 0] + v3 * coef_eff[i, q + 3, 0]
@@ -356,12 +382,12 @@ def _forward1_impl(
 
 
 def _backward1_impl(
-    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, cardinal, consts, coef, scale_sp, scale_base,
+    x, saved_q, saved_r, saved_s, saved_b, saved_db, inv_step, rows, consts, coef, scale_sp, scale_base,
     keep, grad_y, need_x, blocks, grad_x, grad_coef, grad_sp, grad_base, grad_bias,
 ):
     batch, n_in = x.shape
-    coef_eff, w_b, uniform_values, uniform_slopes, step, part_coef, part_base, part_bias = _backward_setup(
-        x, coef, scale_sp, scale_base, keep, cardinal, blocks)
+    coef_eff, w_b, step, part_coef, part_base, part_bias = _backward_setup(
+        x, coef, scale_sp, scale_base, keep, blocks)
     for blk in prange(blocks):
         acc, acc_base, acc_bias = part_coef[blk], part_base[blk], part_bias[blk]
         for b in range(blk * step, min(batch, (blk + 1) * step)):
@@ -375,7 +401,7 @@ def _backward1_impl(
                 gx = w_b[i, 0] * g * saved_db[b, i]
                 if q >= 0:
                     v0, v1, v2, v3, d0, d1, d2, d3 = _pieces_and_slopes(
-                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, uniform_values, uniform_slopes, consts)
+                        saved_s[b, i], saved_r[b, i], i, rows, inv_step, need_x, consts)
                     acc[i, q, 0] += v0 * g
                     acc[i, q + 1, 0] += v1 * g
                     acc[i, q + 2, 0] += v2 * g

@@ -168,3 +168,19 @@ def test_layer_is_exact_at_the_knots_and_ends_of_the_grid(uniform, backend):
     y = fused_layer(x, coef, ones, ones * 0, torch.zeros(n_out, dtype=torch.float64), ones, table, "silu")
     expected = _definition(x, grid, k).reshape(len(x), -1) @ coef.reshape(-1, n_out)
     assert torch.allclose(y, expected, atol=1e-7)
+
+
+def test_closed_form_uniform_pieces_match_the_table():
+    """The compiled kernels' closed-form uniform cubic pieces are the table's cardinal polynomials."""
+    import numpy as np
+
+    from kansr.nn.kernels import _jit, _numba
+
+    table = build_table(make_grid(1, 7, 3, (-1.0, 1.0), torch.float64), 3)
+    assert table.uniform
+    consts = np.array(_jit._CONSTANTS)
+    for s in np.linspace(0.0, 1.0, 41, endpoint=False):
+        values = [sum(c * s**p for p, c in enumerate(slot)) for slot in table.uniform_poly]
+        slopes = [sum(c * s**p for p, c in enumerate(slot)) for slot in table.uniform_dpoly]
+        np.testing.assert_allclose(_numba._cardinal3(s, consts), values, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(_numba._cardinal3_ds(s, consts), slopes, rtol=0, atol=1e-13)

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from kansr.nn import KAN
-from kansr.train import dropped_inputs, importance, prune
-from kansr.train import fit
+from kansr.train import dropped_inputs, fit, importance, prune
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import sympy
 import feynman_data
 from kansr.symbolic import symbol_for
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The AI Feynman tables live in the folder ``shared/feynman`` next to the repository checkout
 # (``<repo>/../shared/feynman``); set KANSR_FEYNMAN_TABLES to look elsewhere.
 TABLES_ENV = "KANSR_FEYNMAN_TABLES"
-TABLES = Path(os.environ.get(TABLES_ENV) or Path(__file__).resolve().parents[2] / "shared" / "feynman")
+TABLES = Path(os.environ.get(TABLES_ENV) or Path(__file__).resolve().parents[3] / "shared" / "feynman")
 
 
 def test_counts_and_subsets():

@@ -19,7 +19,7 @@ from kansr.bench.cli import main as cli_main
 from kansr.bench.runner import BenchTask, read_results, run_benchmark, task_seeds
 from kansr.bench.summary import latest_records, summarize
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EASY = ["I.12.1", "I.14.4", "II.3.24"]
 SMALL = dict(time_budget=5.0, n_train=300, progress=False)
 

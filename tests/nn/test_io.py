@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from kansr.errors import ModelFileError
-from kansr.nn import FORMAT_VERSION, load_model
-from kansr.nn import KAN
+from kansr.nn import FORMAT_VERSION, KAN, load_model
 from kansr.train import fit
 
 

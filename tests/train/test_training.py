@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from kansr.nn import KAN
 from kansr.errors import NumericalWarning
+from kansr.nn import KAN
 from kansr.train import fit, fit_with_extension
 
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from kansr.nn import KAN
-from kansr.train._optim import LeanAdam, lean_adam_supported
 from kansr.train import make_optimizer
+from kansr.train._optim import LeanAdam, lean_adam_supported
 
 pytestmark = pytest.mark.skipif(
     not lean_adam_supported([torch.zeros(1)]), reason="this torch has no fused CPU Adam kernel"

@@ -4,8 +4,8 @@ import sympy
 import torch
 
 from kansr.nn import KAN
-from kansr.symbolic._formula import model_formula, nice_value, rationalize_constants, round_constants
 from kansr.symbolic import auto_symbolic, fix_symbolic, numeric_edges, suggest_symbolic, unfix
+from kansr.symbolic._formula import model_formula, nice_value, rationalize_constants, round_constants
 from kansr.train import fit
 
 
