@@ -10,8 +10,8 @@ from torch import nn
 
 from kansr._validation import as_float_tensor
 from kansr.errors import ModelFileError
-from kansr.nn._io import read_model_file, save_model
 from kansr.nn._init import initialize_layer
+from kansr.nn._io import read_model_file, save_model
 from kansr.nn._layer import KANLayer
 from kansr.nn.kernels._network import network_forward
 
