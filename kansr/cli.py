@@ -324,10 +324,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown generator(s) {', '.join(unknown)} in --generators; choose from {','.join(GENERATORS)}")
     library = _split_list(args.library)
     if library is not None:
-        from kansr.symbolic._library import get_library
+        from kansr.symbolic import resolve_library
 
         try:
-            get_library(library)
+            resolve_library(library)
         except (ValueError, TypeError) as exc:
             raise UsageError(f"--library: {_one_line(exc)}") from None
     if not (math.isfinite(args.time_budget) and args.time_budget > 0):

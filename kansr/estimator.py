@@ -135,11 +135,11 @@ class KANRegressor(RegressorMixin, BaseEstimator):
             if unknown or not generators:
                 raise ValueError(f"unknown generator(s) {unknown or '(none given)'}; choose from {list(GENERATORS)}")
         if self.library is not None:
-            from kansr.symbolic._library import get_library
+            from kansr.symbolic import resolve_library
 
             if isinstance(self.library, str):
                 raise ValueError(f"library must be a sequence of function names; got the string {self.library!r}")
-            get_library([f for f in self.library if isinstance(f, str)])  # raises on unknown names
+            resolve_library(self.library)  # raises on unknown names and bad entries
         return budget, generators
 
     def _seed(self) -> int:

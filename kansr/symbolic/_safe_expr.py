@@ -5,7 +5,7 @@ resolve names against sympy's namespace, so a formula such as ``2*I/r``
 silently uses the imaginary unit and ``gamma*x`` becomes the gamma function.
 This module instead walks the Python syntax tree (``ast``, mode ``'eval'``)
 and converts only a whitelist of node types; everything else is rejected with
-a :class:`ValueError` that names the offending token and its position.
+a :class:`~kansr.errors.FormulaError` (a ``ValueError``) that names the offending token and its position.
 
 Every variable becomes ``sympy.Symbol(name, real=True)`` (see
 :func:`symbol_for`), so symbols built anywhere in kansr compare equal.
@@ -18,6 +18,8 @@ import keyword
 from collections.abc import Callable, Sequence
 
 import sympy
+
+from kansr.errors import FormulaError
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "FUNCTIONS", "CONSTANTS", "parse_formula", "symbol_for"]
 
@@ -141,7 +143,7 @@ def parse_formula(text: str, variables: Sequence[str]) -> sympy.Expr:
     ------
     TypeError
         If `text` is not a str or `variables` is not a sequence of str.
-    ValueError
+    FormulaError (a ValueError)
         If the formula is too long, nested too deeply, not valid syntax, or
         uses anything outside the whitelist; the message names the offending
         token and its 0-based character position.
@@ -155,25 +157,25 @@ def parse_formula(text: str, variables: Sequence[str]) -> sympy.Expr:
         raise TypeError(f"formula must be a str, got {type(text).__name__}")
     symbols = _symbols_for_variables(variables)
     if len(text) > MAX_LENGTH:
-        raise ValueError(
+        raise FormulaError(
             f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}. "
             "Simplify or split the formula."
         )
     stripped = text.strip()
     if not stripped:
-        raise ValueError("formula is empty; pass an expression such as 'x*y'")
+        raise FormulaError("formula is empty; pass an expression such as 'x*y'")
     lead = len(text) - len(text.lstrip())
     try:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
         where = f" at position {lead + max((exc.offset or 1) - 1, 0)}" if exc.lineno == 1 else ""
-        raise ValueError(f"invalid formula syntax{where}: {exc.msg}") from None
+        raise FormulaError(f"invalid formula syntax{where}: {exc.msg}") from None
     except (RecursionError, MemoryError):
-        raise ValueError(
+        raise FormulaError(
             f"formula is nested too deeply or is too long to parse; keep nesting under {MAX_DEPTH} levels"
         ) from None
     except ValueError as exc:  # e.g. null bytes on older Pythons
-        raise ValueError(f"invalid formula: {exc}") from None
+        raise FormulaError(f"invalid formula: {exc}") from None
     return _Converter(stripped, lead, symbols).convert(tree.body, 0)
 
 
@@ -189,11 +191,11 @@ def _symbols_for_variables(variables: Sequence[str]) -> dict[str, sympy.Symbol]:
             raise TypeError(f"variable names must be str, got {type(name).__name__}: {name!r}")
         if not name.isidentifier() or keyword.iskeyword(name):
             hint = " (e.g. 'lambd' for 'lambda')" if keyword.iskeyword(name) else ""
-            raise ValueError(f"variable name {name!r} is not a valid identifier; rename it{hint}")
+            raise FormulaError(f"variable name {name!r} is not a valid identifier; rename it{hint}")
         if name in FUNCTIONS:
-            raise ValueError(f"variable name {name!r} clashes with the function {name}(); rename the variable")
+            raise FormulaError(f"variable name {name!r} clashes with the function {name}(); rename the variable")
         if name in out:
-            raise ValueError(f"variable name {name!r} is listed twice")
+            raise FormulaError(f"variable name {name!r} is listed twice")
         out[name] = symbol_for(name)
     return out
 
@@ -215,17 +217,17 @@ class _Converter:
         line = self.lines[lineno - 1] if lineno - 1 < len(self.lines) else ""
         return self.lead + len(before) + len(line.encode("utf-8")[:col].decode("utf-8", "ignore"))
 
-    def _fail(self, node: ast.AST, what: str, hint: str = "") -> ValueError:
+    def _fail(self, node: ast.AST, what: str, hint: str = "") -> FormulaError:
         segment = ast.get_source_segment(self.text, node) or type(node).__name__
         if len(segment) > 40:
             segment = segment[:37] + "..."
         msg = f"{what} {segment!r} at position {self._position(node)} is not allowed in a formula"
-        return ValueError(msg + (f"; {hint}" if hint else ""))
+        return FormulaError(msg + (f"; {hint}" if hint else ""))
 
     # -- conversion ----------------------------------------------------
     def convert(self, node: ast.AST, depth: int) -> sympy.Expr:
         if depth > MAX_DEPTH:
-            raise ValueError(
+            raise FormulaError(
                 f"formula is nested more than {MAX_DEPTH} levels deep at position {self._position(node)}; simplify it"
             )
         if isinstance(node, ast.Constant):
