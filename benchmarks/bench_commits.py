@@ -42,6 +42,11 @@ import torch
 torch.set_num_threads(2)
 from kansr import KAN, fit
 from kansr.symbolic import auto_symbolic
+try:  # the allocator as bench_training.py sets it (older trees tuned it inside fit)
+    from kansr import tune_allocator
+except ImportError:
+    from kansr.allocator import tune_allocator
+tune_allocator()
 rng = np.random.default_rng(0)
 X = rng.uniform(-1, 1, (1000, 4))
 y = np.sin(np.pi * X[:, 0]) + X[:, 1] ** 2 + 0.5 * X[:, 3]

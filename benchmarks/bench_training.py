@@ -517,8 +517,8 @@ def main(argv=None) -> int:
     json_out = Path(args.json).resolve() if args.json else None
 
     torch.set_num_threads(args.threads)
-    # kansr's fit tunes glibc's allocator (kansr.train._allocator); do it up front so
-    # both libraries run with the same allocator in every measured case.
+    # Tune glibc's allocator (kansr.tune_allocator, opt-in) up front so both
+    # libraries run with the same allocator in every measured case.
     allocator_tuned = tune_allocator()
     torch.set_default_dtype(torch.float32)
     pk = None if args.no_pykan else import_pykan()

@@ -1,7 +1,8 @@
 """Goodness of fit, computed the same way everywhere (discovery, CLI, plots, benchmark).
 
 Both metrics are scale-safe: values are divided by their largest magnitude
-before squaring, so a target around 1e-300 or 1e300 neither underflows to a
+before squaring (R² by the target's, RMSE by the target's and the
+prediction's), so a target around 1e-300 or 1e300 neither underflows to a
 perfect score nor overflows to inf.  A constant target scores R² = 1 when it
 is predicted exactly and 0 otherwise (scikit-learn's convention).
 """
@@ -12,15 +13,9 @@ import numpy as np
 __all__ = ["r2_score", "rmse", "r2_rmse"]
 
 
-def _scaled(y: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    y = np.asarray(y, dtype=np.float64).ravel()
-    pred = np.asarray(pred, dtype=np.float64).ravel()
-    if y.shape != pred.shape:
-        raise ValueError(f"y has {y.size} values but the prediction has {pred.size}")
-    scale = float(max(np.max(np.abs(y), initial=0.0), np.max(np.abs(pred), initial=0.0)))
-    if not np.isfinite(scale) or scale == 0.0:
-        scale = 1.0
-    return y / scale, pred / scale, scale
+def _max_abs(values: np.ndarray) -> float:
+    scale = float(np.max(np.abs(values), initial=0.0))
+    return scale if np.isfinite(scale) and scale > 0.0 else 1.0
 
 
 def r2_rmse(y, pred) -> tuple[float, float]:
@@ -35,14 +30,22 @@ def r2_rmse(y, pred) -> tuple[float, float]:
     r2, rmse : float
         ``(-inf, inf)`` when a prediction is not finite.
     """
-    ys, ps, scale = _scaled(y, pred)
-    if ys.size == 0:
+    y = np.asarray(y, dtype=np.float64).ravel()
+    pred = np.asarray(pred, dtype=np.float64).ravel()
+    if y.shape != pred.shape:
+        raise ValueError(f"y has {y.size} values but the prediction has {pred.size}")
+    if y.size == 0:
         raise ValueError("cannot score an empty prediction")
-    if not np.all(np.isfinite(ps)):
+    if not np.all(np.isfinite(pred)):
         return float("-inf"), float("inf")
-    residual = float(np.sum((ys - ps) ** 2))
-    total = float(np.sum((ys - ys.mean()) ** 2))
-    error = float(np.sqrt(residual / ys.size)) * scale
+    # R²: both sums on y's scale (a wild prediction makes the residual huge, not y's spread zero).
+    s_y = _max_abs(y)
+    with np.errstate(over="ignore"):
+        residual = float(np.sum(((y - pred) / s_y) ** 2))
+    total = float(np.sum(((y - y.mean()) / s_y) ** 2))
+    # RMSE: on the joint scale, so neither tiny nor huge values under- or overflow.
+    s = max(s_y, _max_abs(pred))
+    error = float(np.sqrt(np.mean(((y - pred) / s) ** 2))) * s
     if total == 0.0:
         return (1.0 if residual == 0.0 else 0.0), error
     return 1.0 - residual / total, error

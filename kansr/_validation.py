@@ -1,8 +1,10 @@
-"""Checks at kansr's front doors: arrays, names, seeds, budgets, libraries.
+"""Checks at kansr's front doors: arrays, names, finiteness, budgets, tensor conversion.
 
 The CLI, :class:`~kansr.estimator.KANRegressor` and :func:`kansr.discover`
-validate their inputs here, so each problem is refused once, the same way,
-with a :class:`~kansr.errors.DataError` (bad data) or
+validate their inputs here (generator names in
+:func:`kansr.discovery.get_generators`, libraries in
+:func:`kansr.symbolic.resolve_library`), so each problem is refused the same
+way, with a :class:`~kansr.errors.DataError` (bad data) or
 :class:`~kansr.errors.UsageError` (bad argument) whose one-line message says
 what is wrong and how to fix it.  scikit-learn's ``utils/validation.py`` is
 the model.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import numbers
 import re
 import unicodedata
 import warnings
@@ -301,15 +304,16 @@ def check_names(names: Sequence[object] | None, n_features: int) -> list[str]:
 
 
 def check_time_budget(seconds: float | None) -> float | None:
-    """``None`` (no limit) or a positive, finite number of seconds; anything else is a UsageError."""
+    """A positive number of seconds, or ``None`` for no limit (``inf`` means the same); else a UsageError."""
     if seconds is None:
         return None
-    try:
-        value = float(seconds)
-    except (TypeError, ValueError):
-        raise UsageError(f"time_budget must be a number of seconds or None; got {seconds!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise UsageError(f"time_budget must be a positive, finite number of seconds or None; got {seconds!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
+        raise UsageError(f"time_budget must be a number of seconds or None; got {seconds!r}")
+    value = float(seconds)
+    if value == math.inf:
+        return None
+    if not value > 0:  # also refuses NaN
+        raise UsageError(f"time_budget must be a positive number of seconds (inf or None: no limit); got {seconds!r}")
     return value
 
 

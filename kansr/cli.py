@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from kansr._version import __version__
-from kansr.errors import DataError, UsageError
+from kansr.errors import KansrError, UsageError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INTERNAL", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kansr: interrupted; no outputs written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (DataError, UsageError) as exc:
+    except KansrError as exc:  # bad data, options, model files or formulas: the user can fix it
         if debug:
             traceback.print_exc()
         print(f"kansr: error: {_one_line(exc)}", file=sys.stderr)
@@ -312,26 +312,22 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
     from kansr._resources import torch_threads
     from kansr._tabular import load_csv
-    from kansr._validation import MIN_ROWS
-    from kansr.discovery import GENERATORS, discover
+    from kansr._validation import MIN_ROWS, check_time_budget
+    from kansr.discovery import GENERATORS, discover, get_generators
     from kansr.errors import DataWarning
+    from kansr.symbolic import resolve_library
     from kansr.train import tune_allocator
 
     # Check every option before the (long) search so typos fail fast.
     generators = _split_list(args.generators) or list(GENERATORS)
-    unknown = [g for g in generators if g not in GENERATORS]
-    if unknown:
-        raise UsageError(f"unknown generator(s) {', '.join(unknown)} in --generators; choose from {','.join(GENERATORS)}")
     library = _split_list(args.library)
-    if library is not None:
-        from kansr.symbolic import resolve_library
-
+    for option, check in (("--generators", lambda: get_generators(generators)),
+                          ("--library", lambda: library is None or resolve_library(library)),
+                          ("--time-budget", lambda: check_time_budget(args.time_budget))):
         try:
-            resolve_library(library)
+            check()
         except (ValueError, TypeError) as exc:
-            raise UsageError(f"--library: {_one_line(exc)}") from None
-    if not (math.isfinite(args.time_budget) and args.time_budget > 0):
-        raise UsageError(f"--time-budget must be a positive number of seconds; got {args.time_budget!r}")
+            raise UsageError(f"{option}: {_one_line(exc)}") from None
     features = _split_list(args.features)
     if args.features is not None and not features:
         raise UsageError("--features is empty; give comma-separated column names")

@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from kansr._validation import sanitize_names, validate_arrays
-from kansr.errors import DomainWarning
+from kansr.errors import DomainWarning, UsageError
 from kansr.symbolic._formula import Formula
 from kansr.symbolic._safe_expr import symbol_for
 
@@ -115,30 +115,16 @@ class KANRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self) -> tuple[float | None, tuple[str, ...]]:
-        from kansr.discovery import GENERATORS
+        from kansr._validation import check_time_budget
+        from kansr.discovery import GENERATORS, get_generators
+        from kansr.symbolic import resolve_library
 
-        budget = self.time_budget
-        if budget is not None:
-            if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not budget > 0:
-                raise ValueError(f"time_budget must be a positive number of seconds or None; got {budget!r}")
-            budget = float(budget)
-        if self.generators is None:
-            generators = tuple(GENERATORS)
-        else:
-            if isinstance(self.generators, str):
-                raise ValueError(
-                    f"generators must be a sequence of names such as ('linear', 'power_law'); got the string "
-                    f"{self.generators!r}"
-                )
-            generators = tuple(self.generators)
-            unknown = [g for g in generators if g not in GENERATORS]
-            if unknown or not generators:
-                raise ValueError(f"unknown generator(s) {unknown or '(none given)'}; choose from {list(GENERATORS)}")
+        budget = check_time_budget(self.time_budget)
+        names = GENERATORS if self.generators is None else self.generators
+        generators = tuple(g.name for g in get_generators(names))
         if self.library is not None:
-            from kansr.symbolic import resolve_library
-
             if isinstance(self.library, str):
-                raise ValueError(f"library must be a sequence of function names; got the string {self.library!r}")
+                raise UsageError(f"library must be a sequence of function names; got the string {self.library!r}")
             resolve_library(self.library)  # raises on unknown names and bad entries
         return budget, generators
 

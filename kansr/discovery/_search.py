@@ -71,9 +71,10 @@ def discover(
     DataError
         Unusable X, y or names.
     UsageError
-        Unknown generators, a non-positive or non-finite time budget.
-    ValueError, TypeError
-        An unknown library function or a bad library entry.
+        Unknown generators, a time budget that is not a positive number, an
+        unknown library function.
+    TypeError
+        A library entry that is neither a name nor a SymbolicFunction.
 
     Notes
     -----
@@ -83,8 +84,12 @@ def discover(
     Same data and seed give the same result when ``time_budget`` is None.
     With a budget, how far the search gets depends on the machine's speed.
 
-    The function changes no process-wide setting and is safe to call from
-    several threads at once.  Its networks are small: on a busy machine
+    The function changes no process-wide setting for good, and concurrent
+    calls from several threads give the results of serial calls (tested).
+    Two process-wide states are touched for a moment: constant refits limit
+    BLAS to one thread (the calls take turns), and Python's
+    ``warnings.catch_warnings`` around training may hide another thread's
+    warnings meanwhile.  Its networks are small: on a busy machine
     ``with kansr.torch_threads(1): discover(...)`` avoids torch's
     synchronisation costs (the CLI and the benchmark do this).
     """

@@ -7,10 +7,10 @@ for all edges at once: one basis evaluation per input, one matrix product
 (:mod:`kansr.nn.kernels._tables` fuses them into a single autograd node).
 
 Every evaluation of a spline here, the forward pass and the grid updates
-alike, goes through the layer's basis table (built by
+alike, goes through a basis table built by
 :func:`~kansr.nn.kernels._tables.build_table` from the one basis definition in
-:mod:`kansr.nn._splines`): grid updates refit exactly the functions training
-computes.
+:mod:`kansr.nn._splines` (grid updates build theirs in float64 for the
+least-squares refit): grid updates refit the functions training computes.
 """
 from __future__ import annotations
 

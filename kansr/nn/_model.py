@@ -419,8 +419,10 @@ class KAN(nn.Module):
         config : dict
         state : dict of tensors, optional
             Checked against the architecture: names and shapes must match.
-        library : mapping name -> SymbolicFunction, optional
-            Needed only for user-defined symbolic functions.
+        library : optional
+            Symbolic functions beyond the built-in and registered ones (names,
+            SymbolicFunction objects or a mapping, see
+            :func:`kansr.symbolic.resolve_library`).
 
         Raises
         ------
@@ -428,7 +430,7 @@ class KAN(nn.Module):
             A description or state that does not fit together (the message
             names the layer or tensor).
         """
-        from kansr.symbolic._library import DEFAULT_LIBRARY  # the symbolic layer builds on this one
+        from kansr.symbolic._library import get_library, resolve_library  # the symbolic layer builds on this one
 
         try:
             model = cls(
@@ -447,8 +449,12 @@ class KAN(nn.Module):
             layer_states = config["layers"]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"invalid model description: {exc}") from None
-        lib = dict(DEFAULT_LIBRARY)
-        lib.update(library or {})
+        lib = get_library()  # built-in and registered functions
+        if library is not None:
+            lib.update(resolve_library(library))
+        if not isinstance(layer_states, list) or len(layer_states) != len(model.layers):
+            raise ValueError(f"the description has {len(layer_states) if isinstance(layer_states, list) else 'no'} "
+                             f"layer entries for a model of {len(model.layers)} layers")
         for l, (layer, extra) in enumerate(zip(model.layers, layer_states)):
             try:
                 # Grids may differ per layer after refinement: size parameters first.

@@ -16,7 +16,8 @@ import torch
 
 __all__ = ["Residual", "RESIDUALS", "ZERO", "IDENTITY", "SILU", "TANH"]
 
-# Codes the compiled kernels branch on.
+# Codes the compiled kernels branch on.  numba freezes them into its on-disk
+# kernel cache, which edits here do not invalidate: never renumber, only add.
 ZERO, IDENTITY, SILU, TANH = 0, 1, 2, 3
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -108,18 +109,23 @@ def _refit(template, params, theta0, variables, X, y, max_nfev: int,
     return (candidate, new) if new <= base else (theta0, base)
 
 
+_BLAS_LOCK = threading.RLock()  # see _serial_blas
+
+
 def _serial_blas(func):
     """Run ``func`` with one BLAS thread.
 
     Multi-threaded BLAS reductions round differently from run to run; on an
     ill-conditioned fit that decides which constants snap, so the same data
     could give different formulas.  These problems are small, so one thread
-    also costs nothing.
+    also costs nothing.  The limit is process-wide (threadpoolctl), so calls
+    from several threads take turns: otherwise one thread's exit would restore
+    the BLAS threads while another is still refitting.
     """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _BLAS_LOCK, threadpool_limits(limits=1, user_api="blas"):
             return func(*args, **kwargs)
 
     return wrapper

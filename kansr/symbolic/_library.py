@@ -36,6 +36,8 @@ import scipy.special
 import sympy
 import torch
 
+from kansr.errors import UsageError
+
 __all__ = [
     "Interval",
     "Domain",
@@ -879,7 +881,7 @@ def resolve_library(
 
     Raises
     ------
-    ValueError
+    UsageError (a ValueError)
         Unknown or repeated names, a key that differs from its function's
         name, an empty selection.
     TypeError
@@ -893,7 +895,7 @@ def resolve_library(
             if not isinstance(func, SymbolicFunction):
                 raise TypeError(f"library[{key!r}] must be a SymbolicFunction, got {type(func).__name__}")
             if key != func.name:
-                raise ValueError(f"library key {key!r} does not match function name {func.name!r}")
+                raise UsageError(f"library key {key!r} does not match function name {func.name!r}")
             out[key] = func
     else:
         if isinstance(library, (str, SymbolicFunction)):
@@ -902,10 +904,10 @@ def resolve_library(
         for item in library:
             func = resolve_function(item)
             if func.name in out:
-                raise ValueError(f"library function {func.name!r} given twice")
+                raise UsageError(f"library function {func.name!r} given twice")
             out[func.name] = func
     if not out:
-        raise ValueError("library is empty")
+        raise UsageError("library is empty")
     return out
 
 
@@ -914,13 +916,16 @@ def resolve_function(function: str | SymbolicFunction) -> SymbolicFunction:
 
     Raises
     ------
-    ValueError
+    UsageError (a ValueError)
         An unknown name (the message lists the available ones).
     TypeError
         Anything else.
     """
     if isinstance(function, str):
-        return get_library([function])[function]
+        try:
+            return get_library([function])[function]
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if isinstance(function, SymbolicFunction):
         return function
     raise TypeError(f"a library function is a name or a SymbolicFunction; got {type(function).__name__}")

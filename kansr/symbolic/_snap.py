@@ -1,8 +1,8 @@
 """Snapping KAN edges to symbolic functions: suggest, fix, auto-fix, unfix.
 
-An edge's samples are its inputs and outputs on the model's sample inputs
-(the training data remembered by :func:`kansr.train._fit.fit`, or ``X`` passed
-explicitly).  All edges are fitted in one batched call of
+An edge's samples are its inputs and outputs on the model inputs ``X`` the
+caller passes (typically the training inputs; nothing is remembered from
+:func:`kansr.fit`).  All edges are fitted in one batched call of
 :func:`~kansr.symbolic._fitting.fit_affine`.
 """
 from __future__ import annotations
@@ -98,7 +98,7 @@ def suggest_symbolic(
     l: int,
     i: int,
     j: int,
-    X=None,
+    X,
     top: int = 5,
     library=None,
     weight_simple: float = 0.5,
@@ -184,7 +184,7 @@ def unfix(model: KAN, l: int, i: int, j: int) -> None:
 
 def auto_symbolic(
     model: KAN,
-    X=None,
+    X,
     library=None,
     r2_threshold: float = 0.0,
     weight_simple: float = 0.5,

@@ -158,11 +158,15 @@ def test_discover_leaves_process_settings_alone():
 
     torch.set_num_threads(2)
     try:
+        from threadpoolctl import threadpool_info
+
         env = dict(os.environ)
+        pools = [(p["internal_api"], p["num_threads"]) for p in threadpool_info()]
         X = np.random.default_rng(7).uniform(0.5, 2.0, (100, 2))
         discover(X, X[:, 0] * X[:, 1] + np.sin(X[:, 1]), seed=0, time_budget=None,
                  generators=("linear", "additive"))
         assert torch.get_num_threads() == 2
         assert dict(os.environ) == env
+        assert [(p["internal_api"], p["num_threads"]) for p in threadpool_info()] == pools
     finally:
         torch.set_num_threads(1)  # the suite's setting (conftest)

@@ -80,8 +80,10 @@ def test_bad_edges_are_named(trained):
         fix_symbolic(model, 3, 0, 0, "sin")
     with pytest.raises(ValueError, match="nope"):
         fix_symbolic(model.copy(), 0, 0, 0, "nope", X)
-    with pytest.raises(ValueError, match="pass X"):
+    with pytest.raises(TypeError, match="'X'"):
         suggest_symbolic(model, 0, 0, 0)  # samples are an argument, never remembered from fit
+    with pytest.raises(ValueError, match="pass X"):
+        fix_symbolic(model.copy(), 0, 0, 0, "sin")  # fitting the affine constants needs samples
 
 
 def test_constant_tidying():

@@ -1,7 +1,7 @@
 """The numba kernels behind :mod:`kansr.nn.kernels._jit` (imported on first use).
 
-Kept apart so that importing kansr does not import numba, and so that
-:mod:`kansr.nn.kernels._jit` can size numba's thread pool before numba starts.
+Kept apart so that importing kansr does not import numba (it is imported,
+and the kernels compiled or loaded from numba's cache, on first use).
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def _interval(xv, i, knots, n_int):
 
 # ``consts`` (``K`` in the helpers) holds the numbers the kernels need in the
 # data's dtype, so that float32 data is computed in float32 (a Python float
-# literal promotes every expression it touches to float64): 0 and 1 (built by
-# ``kansr.nn.kernels._jit.table_arrays``).
+# literal promotes every expression it touches to float64): 0 and 1, then the
+# coefficients of _cardinal3 (``kansr.nn.kernels._jit._CONSTANTS``).
 @njit(inline="always", cache=True)
 def _base_and_grad(xv, code, K):
     """Residual function ``b(x)`` and ``b'(x)`` by its code in

@@ -371,7 +371,9 @@ def bspline_basis(x: torch.Tensor, grid: torch.Tensor, k: int) -> torch.Tensor:
 
     Builds the grid's table in ``x.dtype`` and evaluates it: for a layer's grid
     and inputs of the layer's dtype this is bit for bit the basis of the
-    layer's forward pass.  Differentiable with respect to ``x`` (the backward
+    layer's tensor-code forward pass (the compiled kernels evaluate the same
+    table; on a uniform grid they use the closed form of its cardinal pieces,
+    equal to round-off, see :func:`kansr.nn.kernels._numba._cardinal3`).  Differentiable with respect to ``x`` (the backward
     pass uses the analytic derivative of the local values).
 
     Parameters
