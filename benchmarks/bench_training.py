@@ -599,7 +599,7 @@ def main(argv=None) -> int:
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps({"info": info, "rows": rows, "bars": verdicts, "seconds": elapsed}, indent=1))
-        print(f"wrote {json_out}")
+        print(f"wrote {os.path.relpath(json_out)}")  # no machine path in saved logs
     return 1 if args.strict and any(v["status"] == "FAIL" for v in verdicts) else 0
 
 
