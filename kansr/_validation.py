@@ -238,17 +238,15 @@ def check_finite(values, what: str, columns: Sequence[str] | None = None) -> Non
         bad = ~np.isfinite(values)
         if not bad.any():
             return
-        bad_rows = bad.reshape(bad.shape[0], -1).any(axis=1) if bad.ndim else bad
-        first = np.argwhere(bad)[0]
-    else:  # a torch tensor: checked where it lives, without a copy
+    else:  # a torch tensor: checked where it lives; only a failing mask is copied
         import torch
 
         bad_t = ~torch.isfinite(values)
         if not bool(bad_t.any()):
             return
         bad = bad_t.cpu().numpy()
-        bad_rows = bad.reshape(bad.shape[0], -1).any(axis=1) if bad.ndim else bad
-        first = np.argwhere(bad)[0]
+    bad_rows = bad.reshape(bad.shape[0], -1).any(axis=1) if bad.ndim else bad
+    first = np.argwhere(bad)[0]
     where = f"row {int(first[0])}"
     if bad.ndim == 2:
         col = int(first[1])

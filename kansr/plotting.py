@@ -755,8 +755,5 @@ def save_figure(fig: Figure | SubFigure | Axes, path: str | os.PathLike, dpi: in
     supported = fig.canvas.get_supported_filetypes()
     if fmt not in supported:
         raise ValueError(f"cannot save {path}: unknown image format {fmt!r}; use one of {', '.join(sorted(supported))}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save {path}: directory {folder} does not exist")
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"))
     return path

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import feynman_data
-from kansr._fileio import atomic_write
+from kansr._fileio import atomic_write, atomic_write_text
 from kansr.bench.runner import CONFIG_FILE, RESULTS_FILE, read_results, task_key
 
 __all__ = ["PUBLISHED_ANCHORS", "summarize", "latest_records"]
@@ -267,13 +267,7 @@ def summarize(out_dir: str | os.PathLike[str]) -> str:
             config = {}
     text = _render(out, records, config)
 
-    def write_md(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    atomic_write(out / "summary.md", write_md)
+    atomic_write_text(out / "summary.md", text)
     fig = _plot(records, config)
     atomic_write(out / "summary.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     return text
