@@ -11,36 +11,41 @@ The layers, each a package with a curated public face:
 """
 from __future__ import annotations
 
+import importlib
 import logging
 
-from kansr._resources import torch_threads
-from kansr._tabular import load_csv
 from kansr._version import __version__
-from kansr.discovery import DiscoveryResult, discover
-from kansr.nn import KAN
-from kansr.train import fit, fit_with_extension, prune, tune_allocator
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = [
-    "__version__",
-    "KAN",
-    "fit",
-    "fit_with_extension",
-    "prune",
-    "discover",
-    "DiscoveryResult",
-    "load_csv",
-    "torch_threads",
-    "tune_allocator",
-    "KANRegressor",
-]
+# Exported name -> the module that defines it.  Imported on first use, so that
+# `import kansr` (and the `kansr` command's start-up, --help, Ctrl-C) does not
+# wait for torch, sympy and numba.
+_EXPORTS = {
+    "KAN": "kansr.nn",
+    "fit": "kansr.train",
+    "fit_with_extension": "kansr.train",
+    "prune": "kansr.train",
+    "tune_allocator": "kansr.train",
+    "discover": "kansr.discovery",
+    "DiscoveryResult": "kansr.discovery",
+    "load_csv": "kansr._tabular",
+    "sanitize_names": "kansr._validation",
+    "torch_threads": "kansr._resources",
+    "KANRegressor": "kansr.estimator",
+}
+
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str):
-    # The estimator pulls in scikit-learn: import it only when asked for.
-    if name == "KANRegressor":
-        from kansr.estimator import KANRegressor
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kansr' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-        return KANRegressor
-    raise AttributeError(f"module 'kansr' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -39,7 +39,9 @@ __all__ = [
     "as_float_tensor",
     "check_names",
     "check_time_budget",
+    "check_seed",
     "check_xy",
+    "column_names",
     "sanitize_name",
     "sanitize_names",
     "MIN_ROWS",
@@ -296,9 +298,21 @@ def check_names(names: Sequence[object] | None, n_features: int) -> list[str]:
     for n in checked:
         if not n.isidentifier():
             raise DataError(
-                f"variable name {n!r} is not a valid identifier (letters, digits, _; not starting with a digit)"
+                f"variable name {n!r} is not a valid identifier (letters, digits, _; not starting with a digit); "
+                f"kansr.sanitize_names would make it {sanitize_name(n)!r}"
             )
+        if sanitize_name(n) != n:  # a keyword or a formula function: the formula could not be read back
+            what = "a Python keyword" if keyword.iskeyword(n) else "the name of a formula function"
+            raise DataError(f"variable name {n!r} is {what}; use another name, e.g. {sanitize_name(n)!r}")
     return checked
+
+
+def column_names(X) -> list[str] | None:
+    """Variable names from the columns of a DataFrame-like ``X`` (sanitised), or None for plain arrays."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    return sanitize_names(list(columns))
 
 
 def check_time_budget(seconds: float | None) -> float | None:
@@ -315,6 +329,27 @@ def check_time_budget(seconds: float | None) -> float | None:
     return value
 
 
+#: Seeds in [0, SEED_RANGE) are used as given; any other integer is reduced into it.
+SEED_RANGE = 2**32
+
+
+def check_seed(seed: object, what: str = "seed") -> int:
+    """An integer seed in ``[0, 2**32)``: any integer is accepted, others are a UsageError.
+
+    Negative or huge integers (``-1``, ``2**64``) are reduced with numpy's
+    :class:`~numpy.random.SeedSequence`, so distinct integers give distinct,
+    reproducible streams instead of overflowing a generator.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise UsageError(f"{what} must be an integer; got {seed!r}")
+    value = int(seed)
+    if 0 <= value < SEED_RANGE:
+        return value
+    # SeedSequence takes non-negative integers of any size: fold the sign in (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...).
+    folded = 2 * value if value >= 0 else -2 * value - 1
+    return int(np.random.SeedSequence(folded).generate_state(1)[0])
+
+
 def check_xy(X, y, names: Sequence[object] | None = None, *, min_rows: int = MIN_ROWS):
     """Arrays and names for :func:`kansr.discover`: float64 ``(n, d)`` and ``(n,)``, finite, enough rows.
 
@@ -322,6 +357,8 @@ def check_xy(X, y, names: Sequence[object] | None = None, *, min_rows: int = MIN
     -------
     X, y, names
     """
+    if names is None:
+        names = column_names(X)
     X, y = coerce_xy(X, y)
     names = check_names(names, X.shape[1])
     if len(y) < min_rows:
@@ -333,6 +370,10 @@ def check_xy(X, y, names: Sequence[object] | None = None, *, min_rows: int = MIN
 
 def coerce_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
     """X as a float64 (n, d) array and y as a float64 (n,) array, or a DataError saying what is wrong."""
+    for what, values in (("X", X), ("y", y)):
+        if _is_complex(values):  # np.asarray(float) would drop the imaginary part with only a warning
+            raise DataError(f"{what} is complex; kansr fits real-valued data: pass the real part, the "
+                            "magnitude or both parts as separate columns")
     try:
         X = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -352,6 +393,17 @@ def coerce_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
     if X.shape[0] != y.shape[0]:
         raise DataError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; pass one target value per row")
     return X, y
+
+
+def _is_complex(values) -> bool:
+    dtypes = getattr(values, "dtypes", None)  # a DataFrame: one dtype per column
+    if dtypes is not None and not hasattr(dtypes, "__iter__"):  # a Series: one dtype
+        dtypes = [dtypes]
+    if dtypes is None:
+        dtype = getattr(values, "dtype", None)
+        dtypes = [np.asarray(values).dtype if dtype is None else dtype]
+    # numpy dtypes have kind "c"; torch dtypes say is_complex; pandas extension dtypes neither.
+    return any(getattr(d, "kind", None) == "c" or getattr(d, "is_complex", False) is True for d in dtypes)
 
 
 def validate_arrays(

@@ -9,8 +9,9 @@
     The benchmark (:mod:`kansr.bench.cli`), when installed.
 
 Exit codes: 0 success, 1 internal error, 2 bad input or usage, 130
-interrupted (Ctrl-C; ``discover`` still reports and writes what it found).
-Errors are one line on stderr; ``--debug`` adds the traceback.
+interrupted (Ctrl-C), 143 terminated (SIGTERM); interrupted or terminated,
+``discover`` still reports and writes what it found, and leaves no temporary
+files.  Errors are one line on stderr; ``--debug`` adds the traceback.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ import numpy as np
 from kansr._version import __version__
 from kansr.errors import KansrError, UsageError
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INTERNAL", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INTERNAL", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 #: Share of rows held out for the reported test metrics.
 TEST_FRACTION = 0.2
@@ -156,6 +158,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit code (see the module docstring).
     """
+    stop = _StopSignals()
+    try:
+        with stop:
+            return _main(argv, stop)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while starting up or finishing
+        print(f"kansr: {stop.what}; no outputs written", file=sys.stderr)
+        return stop.exit_code
+
+
+def _main(argv: Sequence[str] | None, stop: _StopSignals) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -168,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print("kansr: error: choose a command, e.g. 'kansr discover data.csv --target y'", file=sys.stderr)
         return EXIT_USAGE
+    args.stop = stop
     debug = bool(getattr(args, "debug", False))
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     # --debug: kansr's own log (e.g. each generator's timing), not every library's.
@@ -176,8 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = args.func(args)
         return int(code) if code is not None else EXIT_OK
     except KeyboardInterrupt:
-        print("kansr: interrupted; no outputs written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(f"kansr: {stop.what}; no outputs written", file=sys.stderr)
+        return stop.exit_code
     except KansrError as exc:  # bad data, options, model files or formulas: the user can fix it
         if debug:
             traceback.print_exc()
@@ -243,29 +256,48 @@ class _Staging:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class _InterruptFlag:
-    """Remember a Ctrl-C even when a lower layer catches the KeyboardInterrupt it raises.
+class _StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM both raise KeyboardInterrupt, and are remembered.
 
-    Training stops cleanly on Ctrl-C and carries on; the flag lets the CLI
-    still report the run as interrupted (exit code 130).
+    SIGTERM (``kill``, a batch scheduler, a container stop) would otherwise
+    end the process on the spot, leaving the staging folder behind and the
+    best formula unreported.  The flag also survives lower layers that catch
+    the KeyboardInterrupt to stop cleanly (training keeps its model), so the
+    run is still reported as interrupted.  Handlers are installed only in
+    the main thread (signals go there) and restored on exit.
     """
 
     def __init__(self) -> None:
-        self.seen = False
-        self._previous = None
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _InterruptFlag:
-        if threading.current_thread() is threading.main_thread():  # signals go to the main thread only
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+    @property
+    def seen(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def what(self) -> str:
+        return "terminated (SIGTERM)" if self.signum == signal.SIGTERM else "interrupted"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.signum == signal.SIGTERM else EXIT_INTERRUPTED
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
-        self.seen = True
+        if self.signum is None or signum == signal.SIGTERM:
+            self.signum = signum
         raise KeyboardInterrupt
 
     def __exit__(self, *exc_info) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
 
 
 def _metrics(y: np.ndarray, pred: np.ndarray) -> tuple[float, float, int]:
@@ -301,9 +333,13 @@ def _in_columns(expr, names: Sequence[str], columns: Sequence[str], target: str,
 def _format_table(rows: list[dict], chosen: str) -> list[str]:
     head = f"  {'complexity':>10}  {'val RMSE':>11}  {'val R²':>9}  formula"
     lines = [head]
+    def number(value, spec: str, width: int) -> str:  # JSON has no NaN/inf: they are None here
+        return f"{'n/a':>{width}}" if value is None else f"{value:>{width}{spec}}"
+
     for r in rows:
         mark = "*" if r["formula"] == chosen else " "
-        lines.append(f"{mark} {r['complexity']:>10d}  {r['val_rmse']:>11.4g}  {r['val_r2']:>9.6f}  {r['formula']}")
+        lines.append(f"{mark} {r['complexity']:>10d}  {number(r['val_rmse'], '.4g', 11)}  "
+                     f"{number(r['val_r2'], '.6f', 9)}  {r['formula']}")
     return lines
 
 
@@ -312,7 +348,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
     from kansr._resources import torch_threads
     from kansr._tabular import load_csv
-    from kansr._validation import MIN_ROWS, check_time_budget
+    from kansr._validation import MIN_ROWS, check_seed, check_time_budget
     from kansr.discovery import GENERATORS, discover, get_generators
     from kansr.errors import DataWarning
     from kansr.symbolic import resolve_library
@@ -321,9 +357,13 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     # Check every option before the (long) search so typos fail fast.
     generators = _split_list(args.generators) or list(GENERATORS)
     library = _split_list(args.library)
+    for option, given in (("--generators", args.generators), ("--library", args.library)):
+        if given is not None and not _split_list(given):
+            raise UsageError(f"{option} is empty; give comma-separated names")
     for option, check in (("--generators", lambda: get_generators(generators)),
                           ("--library", lambda: library is None or resolve_library(library)),
-                          ("--time-budget", lambda: check_time_budget(args.time_budget))):
+                          ("--time-budget", lambda: check_time_budget(args.time_budget)),
+                          ("--seed", lambda: check_seed(args.seed))):
         try:
             check()
         except (ValueError, TypeError) as exc:
@@ -350,18 +390,19 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         stages.update()
 
         n_test = min(int(round(TEST_FRACTION * ds.n_samples)), max(ds.n_samples - MIN_ROWS, 0))
-        train, test = ds.split(n_test / ds.n_samples, seed=args.seed)
+        train, test = ds.split(n_test / ds.n_samples, seed=check_seed(args.seed))
         stages.set_postfix_str("discovering")
         # The command owns its process: one torch thread suits discovery's small
         # networks, and the allocator keeps freed memory for the next step.
         tune_allocator()
-        with warnings.catch_warnings(record=True) as caught, _InterruptFlag() as ctrl_c, torch_threads(1):
+        with warnings.catch_warnings(record=True) as caught, torch_threads(1):
             warnings.simplefilter("always")
             result = discover(
                 train.X, train.y, train.names, seed=args.seed, time_budget=args.time_budget,
                 generators=generators, library=library, progress=show_progress and sys.stderr.isatty(),
             )
-        if ctrl_c.seen:
+        stop = getattr(args, "stop", None)
+        if stop is not None and stop.seen:
             result.interrupted = True
         for w in caught:  # numerical chatter of the search: only worth seeing when debugging
             logger.debug("warning during discovery: %s", w.message)
@@ -388,8 +429,11 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     finally:
         stages.close()
 
-    _report(summary, result, ds, test, n_bad, written)
-    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+    stop = getattr(args, "stop", None)
+    _report(summary, result, ds, test, n_bad, written, stop.what if stop is not None and stop.seen else "interrupted")
+    if not result.interrupted:
+        return EXIT_OK
+    return stop.exit_code if stop is not None and stop.seen else EXIT_INTERRUPTED
 
 
 def _summary(args, ds, train, test, result, r2: float, rmse: float) -> dict:
@@ -457,13 +501,25 @@ def _write_outputs(staging: _Staging, summary: dict, result, train, evaluated, p
         plt.close(ax.figure)
 
 
-def _report(summary: dict, result, ds, test, n_bad: int, written: list[Path]) -> None:
+def _dropped_text(reasons: dict[str, str], show: int = 8) -> str:
+    """Dropped columns grouped by reason; a long group lists its first few and a count."""
+    groups: dict[str, list[str]] = {}
+    for column, why in reasons.items():
+        groups.setdefault(why, []).append(repr(column))
+    parts = []
+    for why, columns in groups.items():
+        listed = ", ".join(columns[:show]) + (f" and {len(columns) - show} more" if len(columns) > show else "")
+        parts.append(f"{listed} ({why})")
+    return "; ".join(parts)
+
+
+def _report(summary: dict, result, ds, test, n_bad: int, written: list[Path], stopped: str = "interrupted") -> None:
     """Print the result (stdout: the answer; stderr: notes)."""
     def out(text: str) -> None:
         print(text, file=sys.stdout)
 
     if result.interrupted:
-        print("kansr: interrupted: reporting the best formula found so far", file=sys.stderr)
+        print(f"kansr: {stopped}: reporting the best formula found so far", file=sys.stderr)
     out(f"formula:     {ds.target_name} = {summary['formula']}")
     if summary["formula_in_columns"]:
         out(f"in columns:  {summary['formula_in_columns']}")
@@ -484,7 +540,7 @@ def _report(summary: dict, result, ds, test, n_bad: int, written: list[Path]) ->
         out(row)
     out("")
     if summary["dropped_reasons"]:
-        out("dropped features: " + "; ".join(f"{c!r} ({why})" for c, why in summary["dropped_reasons"].items()))
+        out("dropped features: " + _dropped_text(summary["dropped_reasons"]))
     else:
         out("dropped features: none")
     if ds.n_dropped_rows:

@@ -319,8 +319,9 @@ def test_console_entry_point_in_subprocess(tmp_path):
 
 
 @pytest.mark.slow
-def test_real_ctrl_c_exits_130_with_outputs(tmp_path):
-    """SIGINT to a real process during the search: it reports what it found and writes it."""
+@pytest.mark.parametrize("signame, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_real_signal_reports_writes_and_cleans_up(tmp_path, signame, code):
+    """Ctrl-C or SIGTERM to a real process during the search: it reports what it found, writes it, leaves no temp folder."""
     import signal
 
     rng = np.random.default_rng(0)
@@ -339,10 +340,29 @@ def test_real_ctrl_c_exits_130_with_outputs(tmp_path):
         for line in proc.stderr:  # --debug logs each finished generator
             if "linear:" in line:
                 break
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, signame))
         out, err = proc.communicate(timeout=180)
     finally:
         proc.kill()
-    assert proc.returncode == 130
-    assert "formula:" in out
+    assert proc.returncode == code, err[-2000:]
+    assert "formula:" in out and "Traceback" not in err
     assert json.loads((out_dir / "result.json").read_text())["interrupted"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.csv", "out"]  # no hidden staging folder
+
+
+@pytest.mark.parametrize("signame, code, word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_signal_while_starting_up_is_one_line(tmp_path, signame, code, word):
+    """A signal before the search (here: while the parser is built) ends with one line, no traceback."""
+    script = (
+        "import os, signal, sys\n"
+        "import kansr.cli as cli\n"
+        "real = cli.build_parser\n"
+        f"def slow():\n    os.kill(os.getpid(), signal.{signame})\n    return real()\n"
+        "cli.build_parser = slow\n"
+        "sys.exit(cli.main(['discover', 'x.csv', '--target', 'y']))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == code
+    assert proc.stderr.strip().splitlines() == [f"kansr: {word}{' (SIGTERM)' if code == 143 else ''}; no outputs written"]

@@ -17,7 +17,7 @@ then hands the best ``z`` to a network as an extra input.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy
@@ -30,6 +30,29 @@ __all__ = [
     "candidate_exponents", "screen_monomials", "monomial_values", "prefactor_exponents", "monomial_library",
     "sparse_monomial_sum",
 ]
+
+
+def _count_supported(choices: Sequence[int], max_size: int) -> list[int]:
+    """How many vectors have exactly ``k`` non-zero entries, ``k = 0..max_size``.
+
+    Entry ``i`` can take ``choices[i]`` non-zero values, so the count of size
+    ``k`` is the ``k``-th elementary symmetric polynomial of ``choices``,
+    computed by dynamic programming instead of by enumeration.
+    """
+    counts = [1] + [0] * max_size
+    for c in choices:
+        for k in range(max_size, 0, -1):
+            counts[k] += counts[k - 1] * c
+    return counts
+
+
+def _largest_order(choices: Sequence[int], max_order: int, max_count: int, min_order: int = 1) -> int:
+    """The largest order ``<= max_order`` whose vectors (sizes ``min_order..order``) number at most ``max_count``."""
+    counts = _count_supported(choices, max_order)
+    order = max_order
+    while order > min_order and sum(counts[min_order:order + 1]) > max_count:
+        order -= 1
+    return order
 
 
 def candidate_exponents(n_inputs: int, max_support: int = 3) -> list[tuple[int, ...]]:
@@ -48,6 +71,13 @@ def candidate_exponents(n_inputs: int, max_support: int = 3) -> list[tuple[int, 
                     e[idx] = sign
                 out.append(tuple(e))
     return out
+
+
+def count_candidate_exponents(n_inputs: int, max_support: int) -> int:
+    """``len(candidate_exponents(n_inputs, max_support))``, without building the list."""
+    # Half of the sign patterns survive the "first non-zero is +1" rule.
+    counts = _count_supported([2] * n_inputs, max_support)
+    return sum(counts[k] // 2 for k in range(2, min(max_support, n_inputs) + 1))
 
 
 def _spline_design(w: np.ndarray, n_intervals: int = 8, k: int = 3) -> np.ndarray:
@@ -106,10 +136,10 @@ def screen_monomials(
     floor = 1e-24 * n * (1.0 + float(np.var(t)))
     if base <= floor:  # already an exact power law
         return []
-    candidates = candidate_exponents(d, max_support)
-    while len(candidates) > max_candidates and max_support > 2:
+    # Counted before they are built: the list grows like d**max_support.
+    while max_support > 2 and count_candidate_exponents(d, max_support) > max_candidates:
         max_support -= 1
-        candidates = candidate_exponents(d, max_support)
+    candidates = candidate_exponents(d, max_support)
     scored = []
     for e in candidates:
         logz = L @ np.asarray(e, dtype=float)
@@ -159,18 +189,17 @@ def monomial_library(X: np.ndarray, powers: Sequence[int] = (-2, -1, 1, 2), max_
     scale = np.max(np.abs(X), axis=0)
     near_zero = np.min(np.abs(X), axis=0) < 1e-3 * np.where(scale > 0, scale, 1.0)
     allowed = [[p for p in powers if p > 0 or not near_zero[i]] for i in range(d)]
-    while True:
-        out = []
-        for size in range(1, min(max_order, d) + 1):
-            for support in itertools.combinations(range(d), size):
-                for ps in itertools.product(*[allowed[i] for i in support]):
-                    e = [0] * d
-                    for i, p in zip(support, ps):
-                        e[i] = p
-                    out.append(tuple(e))
-        if len(out) <= max_features or max_order == 1:
-            return out
-        max_order -= 1
+    # Counted before they are built: the list grows like (d * len(powers))**max_order.
+    max_order = _largest_order([len(a) for a in allowed], min(max_order, d), max_features)
+    out = []
+    for size in range(1, max_order + 1):
+        for support in itertools.combinations(range(d), size):
+            for ps in itertools.product(*[allowed[i] for i in support]):
+                e = [0] * d
+                for i, p in zip(support, ps):
+                    e[i] = p
+                out.append(tuple(e))
+    return out
 
 
 def sparse_monomial_sum(
@@ -178,6 +207,7 @@ def sparse_monomial_sum(
     y: np.ndarray,
     max_terms: int = 4,
     beam: int = 40,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[tuple[list[tuple[int, ...]], np.ndarray, float]]:
     """Best sums of ``1..max_terms`` monomials (plus a constant), by beam search.
 
@@ -188,6 +218,9 @@ def sparse_monomial_sum(
     least-squares gains over the whole library).  Picking by correlation
     alone fails here: the terms of a difference such as ``T2 - T1`` explain
     little on their own.
+
+    ``should_stop`` (e.g. "the time budget is spent") is asked before each
+    extension; the sizes finished so far are returned.
 
     Returns
     -------
@@ -218,6 +251,8 @@ def sparse_monomial_sum(
     for _ in range(max_terms):
         trials: dict[tuple[int, ...], float] = {}
         for cols in frontier:
+            if should_stop is not None and should_stop():
+                return results
             Q, _ = np.linalg.qr(np.column_stack([ones, F[:, list(cols)]]))
             r = y - Q @ (Q.T @ y)
             Fp = F - Q @ (Q.T @ F)

@@ -17,10 +17,12 @@ import numpy as np
 import sympy
 
 from kansr._timeout import time_limit_reached
-from kansr._validation import check_time_budget, check_xy
-from kansr.discovery._candidates import DiscoveryResult, choose, pareto_front
+from kansr._validation import check_seed, check_time_budget, check_xy
+from kansr.discovery._candidates import Candidate, DiscoveryResult, choose, pareto_front
 from kansr.discovery._registry import GENERATORS, get_generators
-from kansr.discovery._state import Budget, Search
+from kansr.discovery._scaling import DecimalScaling
+from kansr.discovery._state import MAX_SEARCH_ROWS, Budget, Search
+from kansr.symbolic._formula import Formula
 from kansr.symbolic._library import resolve_library
 
 __all__ = ["discover"]
@@ -44,12 +46,17 @@ def discover(
     Parameters
     ----------
     X : array-like, shape (n_samples, n_features)
+        A DataFrame's column names become the variable names (made valid
+        by :func:`kansr.sanitize_names`) unless ``names`` is given.
     y : array-like, shape (n_samples,)
     names : list of str, optional
-        Variable names (valid identifiers; names such as ``E``, ``I``,
-        ``gamma`` are plain symbols).  Default ``x0, x1, ...``.
+        Variable names (valid identifiers, not Python keywords or formula
+        functions such as ``sin``; names such as ``E``, ``I``, ``gamma`` are
+        plain symbols).  Default: the DataFrame's columns, else ``x0, x1, ...``.
     seed : int
-        Seed of the train/validation split and of every network.
+        Seed of the train/validation split and of every network.  Any
+        integer: values outside ``[0, 2**32)`` are reduced into it
+        reproducibly (:func:`numpy.random.SeedSequence`).
     time_budget : float or None
         Seconds to spend; generators that would start after it are skipped.
     generators : sequence of str
@@ -69,10 +76,10 @@ def discover(
     Raises
     ------
     DataError
-        Unusable X, y or names.
+        Unusable X, y or names (complex, non-finite, too few rows, ...).
     UsageError
         Unknown generators, a time budget that is not a positive number, an
-        unknown library function.
+        unknown library function, a seed that is not an integer.
     TypeError
         A library entry that is neither a name nor a SymbolicFunction.
 
@@ -84,6 +91,13 @@ def discover(
     Same data and seed give the same result when ``time_budget`` is None.
     With a budget, how far the search gets depends on the machine's speed.
 
+    The search is free of units: a column (or ``y``) whose magnitudes lie
+    far from 1 (beyond 1e±5) is divided by a power of ten before the search
+    and the formula is rewritten in the data's units (see
+    :mod:`kansr.discovery._scaling`); ``model`` takes data in its units.
+    Data with more than 5,000 training rows is searched on a random subset of
+    that many (and as many validation rows); every candidate is scored on it.
+
     The function changes no process-wide setting for good, and concurrent
     calls from several threads give the results of serial calls (tested).
     Two process-wide states are touched for a moment: constant refits limit
@@ -94,11 +108,18 @@ def discover(
     synchronisation costs (the CLI and the benchmark do this).
     """
     X, y, names = check_xy(X, y, names)
+    seed = check_seed(seed)
     selected = get_generators(generators)
     budget = Budget(check_time_budget(time_budget))
     library = None if library is None else resolve_library(library)
     log: list[str] = []
-    s = Search(X, y, names, seed, library, budget, log)
+    scaling = DecimalScaling.of(X, y)
+    s = Search(scaling.scale_X(X), scaling.scale_y(y), names, seed, library, budget, log)
+    if not scaling.is_identity:
+        s.note(f"searching in rescaled units: columns / 10**{list(scaling.x_exponents)}, y / 10**{scaling.y_exponent}")
+    if len(y) > len(s.y) + len(s.yv):
+        s.note(f"searching on a random {len(s.y)} training and {len(s.yv)} validation rows of {len(y)} "
+               f"(at most {MAX_SEARCH_ROWS} each)")
     interrupted = False
     from tqdm.auto import tqdm
 
@@ -127,17 +148,33 @@ def discover(
         bar.close()
     if not s.pool:  # everything failed: the mean is still an honest answer
         s.add(sympy.Float(float(np.mean(s.y)), 17), "constant", refit=False)
+    # Chosen in search units (complexity counts no unit factors), reported in the data's.
     cands = sorted(s.pool.values(), key=lambda c: (c.complexity, c.val_rmse))
-    best = choose(cands, s.y_std)
+    chosen = choose(cands, s.y_std)
+    pareto = pareto_front(cands)
+    unscaled = {id(c): _unscaled(c, scaling, s.variables) for c in cands}
+    best = unscaled[id(chosen)]
     used = best.formula.used_variables
+    if s.model is not None:
+        scaling.unscale_model(s.model)
     return DiscoveryResult(
         formula=best.formula,
         best=best,
-        candidates=cands,
-        pareto=pareto_front(cands),
+        candidates=[unscaled[id(c)] for c in cands],
+        pareto=[unscaled[id(c)] for c in pareto],
         dropped_features=[n for n in names if n not in used],
         model=s.model,
         seconds=time.perf_counter() - budget.start,
         interrupted=interrupted,
         log=log,
     )
+
+
+def _unscaled(c: Candidate, scaling: DecimalScaling, variables) -> Candidate:
+    """A candidate of the search rewritten in the data's units (same complexity: it is the same formula)."""
+    if scaling.is_identity:
+        return c
+    expr = scaling.unscale_expr(c.formula.expr, variables)
+    factor = scaling.y_factor
+    return Candidate(Formula(expr, c.formula.variables), c.source, c.complexity,
+                     c.val_rmse * factor, c.val_r2, c.train_rmse * factor)

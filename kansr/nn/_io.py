@@ -52,8 +52,10 @@ def save_model(model, path: str | os.PathLike) -> None:
 def read_model_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The architecture description and the tensors of a model file, checked to be a kansr model.
 
-    The file is read with ``weights_only=True``: it cannot run code.  Building
-    the model from them is :meth:`kansr.nn.KAN.from_config`'s job.
+    The file is read with ``weights_only=True``: it cannot run code.  Checking
+    the description against the tensors (every field, every shape, before
+    anything is allocated) and building the model from them is
+    :meth:`kansr.nn.KAN.from_config`'s job.
 
     Raises
     ------

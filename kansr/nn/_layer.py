@@ -114,6 +114,7 @@ class KANLayer(nn.Module):
             raise ValueError(f"unknown base_fun {base_fun!r}; choose one of {', '.join(BASE_FUNCTIONS)}")
         self.n_in, self.n_out, self.G, self.k = int(n_in), int(n_out), int(G), int(k)
         self.base_fun_name = base_fun
+        # Shapes as tensor_shapes() states them (model files are checked against that).
         self.register_buffer("grid", make_grid(n_in, G, k, grid_range, dtype))
         self.coef = nn.Parameter(torch.zeros(n_in, G + k, n_out, dtype=dtype))
         self.scale_base = nn.Parameter(torch.zeros(n_in, n_out, dtype=dtype))
@@ -130,6 +131,13 @@ class KANLayer(nn.Module):
         self._kernel_state: KernelState | None = None
         self._symbolic_version = 0
         self._plan_cache: tuple | None = None
+
+    @staticmethod
+    def tensor_shapes(n_in: int, n_out: int, G: int, k: int) -> dict[str, tuple[int, ...]]:
+        """The name and shape of every tensor in a layer's ``state_dict``, computed without building one."""
+        return {"grid": (n_in, G + 2 * k + 1), "coef": (n_in, G + k, n_out), "scale_base": (n_in, n_out),
+                "scale_sp": (n_in, n_out), "bias": (n_out,), "mask": (n_in, n_out), "symbolic_mask": (n_in, n_out),
+                "affine": (n_in, n_out, 4)}
 
     # ------------------------------------------------------------------ forward
     @property

@@ -1,6 +1,7 @@
 """The KAN model: a stack of :class:`~kansr.nn._layer.KANLayer` with sum and product nodes."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ from kansr._validation import as_float_tensor
 from kansr.errors import ModelFileError
 from kansr.nn._init import initialize_layer
 from kansr.nn._io import read_model_file, save_model
-from kansr.nn._layer import KANLayer
+from kansr.nn._layer import BASE_FUNCTIONS, KANLayer
 from kansr.nn.kernels._network import network_forward
 
 __all__ = ["KAN", "Activations", "GridUpdate", "parse_width", "load_model"]
@@ -44,6 +45,133 @@ def parse_width(width: Sequence) -> list[tuple[int, int]]:
     if out[0][1]:
         raise ValueError("the input layer (width[0]) cannot have multiplication nodes")
     return out
+
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# Highest spline order a model file may declare: each sample evaluates k + 1 basis functions
+# per edge, and orders above about 5 are not used in practice.
+_MAX_ORDER = 10
+_KINDS = {int: "an integer", str: "a string", list: "a list", dict: "an object"}
+
+
+def _field(obj: dict, key: str, kind: type, where: str = "", low: int | None = None, high: int | None = None):
+    """``obj[key]``, checked to be a ``kind`` (a bool is no int) within ``[low, high]``; ``where`` names ``obj``."""
+    name = f"{where}.{key}" if where else key
+    if key not in obj:
+        raise ValueError(f"field {name!r} is missing")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"field {name!r} must be {_KINDS[kind]}, got {type(value).__name__} {value!r:.60}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ValueError(f"field {name!r} must be {bounds}, got {value}")
+    return value
+
+
+def _check_config(config: dict, state: dict | None, library) -> None:
+    """Check that a model description (and its tensors) are sound and fit together.
+
+    Everything :meth:`KAN.from_config` reads is checked: every field's type
+    and range, one layer entry per layer, per-layer grid sizes, symbolic names
+    of the layer's shape and known to ``library``, and, with ``state``,
+    tensors of exactly the names, shapes and dtype the description implies
+    and symbolic edges marked in both.  Shapes are compared as numbers, so a
+    file that declares a huge width is refused from its (small) tensors
+    rather than by allocating the model.
+
+    Raises
+    ------
+    ValueError
+        Naming the field or tensor at fault.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"the model description must be an object, got {type(config).__name__}")
+    width = _field(config, "width", list)
+    try:
+        widths = parse_width(width)
+    except ValueError as exc:
+        raise ValueError(f"field 'width': {exc}") from None
+    n_layers = len(widths) - 1
+    k = _field(config, "k", int, low=1, high=_MAX_ORDER)
+    mult_arity = _field(config, "mult_arity", int, low=2)
+    base_fun = _field(config, "base_fun", str)
+    if base_fun not in BASE_FUNCTIONS:
+        raise ValueError(f"field 'base_fun' is {base_fun!r}, not one of {', '.join(BASE_FUNCTIONS)}")
+    _field(config, "init", str)
+    params = _field(config, "init_params", dict)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in params.values()):
+        raise ValueError(f"field 'init_params' must map parameter names to finite numbers, got {params!r:.60}")
+    _field(config, "seed", int, low=-(2**63), high=2**64 - 1)  # what torch.Generator.manual_seed takes
+    dtype = _field(config, "dtype", str)
+    if dtype not in _DTYPES:
+        raise ValueError(f"field 'dtype' is {dtype!r}, not one of {', '.join(_DTYPES)}")
+    grid = _field(config, "grid", list)
+    layers = _field(config, "layers", list)
+    for name, items in (("grid", grid), ("layers", layers)):
+        if len(items) != n_layers:
+            raise ValueError(f"field {name!r} has {len(items)} entries for the {n_layers} layers of width {width}")
+    n_in = [sum(w) for w in widths[:-1]]
+    n_out = [n_sum + mult_arity * n_mult for n_sum, n_mult in widths[1:]]
+    for name, n in (("input_names", widths[0][0]), ("output_names", sum(widths[-1]))):
+        names = _field(config, name, list)
+        if len(names) != n or not all(isinstance(v, str) for v in names):
+            raise ValueError(f"field {name!r} must be a list of {n} strings for width {width}")
+
+    shapes = {"input_shift": (n_in[0],), "input_scale": (n_in[0],),
+              "output_shift": (sum(widths[-1]),), "output_scale": (sum(widths[-1]),)}
+    for l, extra in enumerate(layers):
+        where = f"layers[{l}]"
+        if not isinstance(extra, dict):
+            raise ValueError(f"field {where!r} must be an object, got {type(extra).__name__}")
+        G = _field(extra, "G", int, where, low=1)
+        if isinstance(grid[l], bool) or grid[l] != G:
+            raise ValueError(f"field 'grid[{l}]' is {grid[l]!r:.60} but '{where}.G' is {G}")
+        if _field(extra, "base_fun", str, where) != base_fun:
+            raise ValueError(f"field '{where}.base_fun' is {extra['base_fun']!r} but 'base_fun' is {base_fun!r}")
+        shapes.update({f"layers.{l}.{name}": shape
+                       for name, shape in KANLayer.tensor_shapes(n_in[l], n_out[l], G, k).items()})
+    if state is not None:
+        _check_state(state, shapes, _DTYPES[dtype])
+    for l, extra in enumerate(layers):
+        where = f"layers[{l}].symbolic_names"
+        names = _field(extra, "symbolic_names", list, f"layers[{l}]")
+        if len(names) != n_in[l] or not all(isinstance(row, list) and len(row) == n_out[l] for row in names):
+            raise ValueError(f"field {where!r} must be {n_in[l]} lists of {n_out[l]} entries, one per edge")
+        flat = [name for row in names for name in row]
+        if not all(name is None or isinstance(name, str) for name in flat):
+            raise ValueError(f"field {where!r} must hold function names or null")
+        missing = sorted({name for name in flat if name is not None and name not in library})
+        if missing:
+            raise ValueError(f"field {where!r} uses symbolic function(s) {missing} that are not in the library; "
+                             "pass library=... with these functions to load it")
+        if state is not None:
+            marked = state[f"layers.{l}.symbolic_mask"].flatten().tolist()
+            if any(m != (name is not None) for m, name in zip(marked, flat)):
+                raise ValueError(f"field {where!r} does not match tensor 'layers.{l}.symbolic_mask' "
+                                 "(an edge is symbolic in one and not in the other)")
+
+
+def _check_state(state: dict, shapes: dict[str, tuple[int, ...]], dtype: torch.dtype) -> None:
+    """Check that ``state`` holds exactly the tensors ``shapes`` names, of those shapes and ``dtype``."""
+    if not isinstance(state, dict):
+        raise ValueError(f"the tensors must be a dict of name -> tensor, got {type(state).__name__}")
+    if set(state) != set(shapes):
+        raise ValueError(
+            f"the tensors do not match the architecture: missing {sorted(set(shapes) - set(state))}, "
+            f"unexpected {sorted(map(str, set(state) - set(shapes)))}"
+        )
+    for name, shape in shapes.items():
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"{name!r} must be a tensor, got {type(tensor).__name__}")
+        if tuple(tensor.shape) != shape:
+            raise ValueError(f"tensor {name!r} has shape {tuple(tensor.shape)}, "
+                             f"but the description (width, grid, k) implies {shape}")
+        if tensor.dtype != dtype:
+            raise ValueError(f"tensor {name!r} is {tensor.dtype}, but field 'dtype' says {dtype}")
+        # A view can claim any shape over a tiny storage (stride 0); the values must be in the file.
+        if tensor.untyped_storage().nbytes() < tensor.numel() * tensor.element_size():
+            raise ValueError(f"tensor {name!r} of shape {shape} is backed by fewer values than it has")
 
 
 @dataclass
@@ -428,55 +556,39 @@ class KAN(nn.Module):
         ------
         ValueError
             A description or state that does not fit together (the message
-            names the layer or tensor).
+            names the field or tensor); checked by :func:`_check_config`
+            before the model is built.
         """
         from kansr.symbolic._library import get_library, resolve_library  # the symbolic layer builds on this one
 
-        try:
-            model = cls(
-                config["width"],
-                grid=int(config["grid"][0]),
-                k=int(config["k"]),
-                base_fun=config["base_fun"],
-                init=config["init"],
-                init_params=config["init_params"],
-                mult_arity=int(config["mult_arity"]),
-                seed=int(config["seed"]),
-                dtype=getattr(torch, config["dtype"]),
-                input_names=config["input_names"],
-                output_names=config["output_names"],
-            )
-            layer_states = config["layers"]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"invalid model description: {exc}") from None
         lib = get_library()  # built-in and registered functions
         if library is not None:
             lib.update(resolve_library(library))
-        if not isinstance(layer_states, list) or len(layer_states) != len(model.layers):
-            raise ValueError(f"the description has {len(layer_states) if isinstance(layer_states, list) else 'no'} "
-                             f"layer entries for a model of {len(model.layers)} layers")
-        for l, (layer, extra) in enumerate(zip(model.layers, layer_states)):
-            try:
-                # Grids may differ per layer after refinement: size parameters first.
-                G = int(extra["G"])
-                if G != layer.G:
-                    layer.G = G
-                    layer.grid = torch.zeros(layer.n_in, G + 2 * layer.k + 1, dtype=layer.coef.dtype)
-                    layer.coef = torch.nn.Parameter(torch.zeros(layer.n_in, G + layer.k, layer.n_out, dtype=layer.coef.dtype))
-                layer.load_extra_state(extra, lib)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"layer {l}: {exc}") from None
+        _check_config(config, state, lib)  # before anything is allocated
+        try:
+            model = cls(
+                config["width"],
+                grid=config["grid"][0],
+                k=config["k"],
+                base_fun=config["base_fun"],
+                init=config["init"],
+                init_params=config["init_params"],
+                mult_arity=config["mult_arity"],
+                seed=config["seed"],
+                dtype=_DTYPES[config["dtype"]],
+                input_names=config["input_names"],
+                output_names=config["output_names"],
+            )
+        except (TypeError, ValueError) as exc:  # e.g. init parameters the scheme does not take
+            raise ValueError(f"invalid model description: {exc}") from None
+        for layer, extra in zip(model.layers, config["layers"]):
+            # Grids may differ per layer after refinement: size parameters first.
+            if extra["G"] != layer.G:
+                layer.G = extra["G"]
+                layer.grid = torch.zeros(layer.n_in, layer.G + 2 * layer.k + 1, dtype=layer.coef.dtype)
+                layer.coef = torch.nn.Parameter(torch.zeros(layer.n_in, layer.G + layer.k, layer.n_out, dtype=layer.coef.dtype))
+            layer.load_extra_state(extra, lib)
         if state is not None:
-            expected = model.state_dict()
-            if set(state) != set(expected):
-                raise ValueError(
-                    f"the tensors do not match the architecture: missing {sorted(set(expected) - set(state))}, "
-                    f"unexpected {sorted(set(state) - set(expected))}"
-                )
-            for name, tensor in state.items():
-                if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[name].shape:
-                    got = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
-                    raise ValueError(f"tensor {name!r} has shape {got}, expected {tuple(expected[name].shape)}")
             model.load_state_dict(state)
         return model
 

@@ -15,22 +15,34 @@ from __future__ import annotations
 import ast
 import difflib
 import keyword
+import math
 from collections.abc import Callable, Sequence
 
+import mpmath
 import sympy
 
 from kansr.errors import FormulaError
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "FUNCTIONS", "CONSTANTS", "parse_formula", "symbol_for"]
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "MAX_LENGTH", "MAX_ROOT_DIGITS", "FUNCTIONS", "CONSTANTS", "parse_formula", "symbol_for"]
 
 #: Longest accepted formula, in characters.
 MAX_LENGTH = 10_000
 #: Deepest accepted nesting of calls, powers and unary operators.
 #: Chains such as ``a + b - c + ...`` count as one level.
 MAX_DEPTH = 100
-# A numeric power whose exact result would exceed this many bits is refused:
-# sympy evaluates ``9**9**9`` exactly and would never return.
-_MAX_POWER_BITS = 100_000
+#: Most decimal digits all exact numbers (int and rational constants, as
+#: written and as sympy folds them) of one formula may hold together.
+#: sympy evaluates ``3**50000`` exactly, and Python refuses to print integers
+#: above 4300 digits, so the budget stays below that: sums and products of
+#: numbers are at most as long as their inputs together, and powers, the only
+#: operation that multiplies sizes, are estimated before they are computed.
+#: Floats are fixed-size and not counted.
+MAX_DIGITS = 4000
+#: Most decimal digits the exact numbers under roots (``sqrt(n)``, ``n**(1/3)``)
+#: of one formula may hold together: sympy searches them for perfect powers.
+MAX_ROOT_DIGITS = 300
+# Powers and exponentials beyond 10**±_MAX_LOG10 are refused (see _Converter._check_magnitude).
+_MAX_LOG10 = 10_000
 
 #: Functions accepted in formulas (name -> sympy callable).
 FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
@@ -59,6 +71,8 @@ FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
 # Accepted numbers of positional arguments; ``log(x, b)`` is log base b.
 _ARITY: dict[str, tuple[int, ...]] = {name: (1,) for name in FUNCTIONS}
 _ARITY["log"] = (1, 2)
+# Functions that grow like exp(|x|): the only ones besides powers that inflate a number.
+_EXPONENTIAL = frozenset({"exp", "sinh", "cosh"})
 
 #: Named constants; a variable of the same name takes precedence.
 CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E}
@@ -144,9 +158,13 @@ def parse_formula(text: str, variables: Sequence[str]) -> sympy.Expr:
     TypeError
         If `text` is not a str or `variables` is not a sequence of str.
     FormulaError (a ValueError)
-        If the formula is too long, nested too deeply, not valid syntax, or
-        uses anything outside the whitelist; the message names the offending
-        token and its 0-based character position.
+        If the formula is too long, nested too deeply, not valid syntax,
+        uses anything outside the whitelist, or holds numbers too large to
+        compute with: exact numbers of more than :data:`MAX_DIGITS` digits
+        together (:data:`MAX_ROOT_DIGITS` under roots), counting what powers
+        such as ``3**50000`` would produce, or powers and exponentials beyond
+        ``10**±10000``.  The message names the offending token and its
+        0-based character position.
 
     Examples
     --------
@@ -176,7 +194,10 @@ def parse_formula(text: str, variables: Sequence[str]) -> sympy.Expr:
         ) from None
     except ValueError as exc:  # e.g. null bytes on older Pythons
         raise FormulaError(f"invalid formula: {exc}") from None
-    return _Converter(stripped, lead, symbols).convert(tree.body, 0)
+    try:
+        return _Converter(stripped, lead, symbols).convert(tree.body, 0)
+    except (OverflowError, MemoryError):  # a backstop: the size checks should refuse such numbers first
+        raise FormulaError("formula's numbers are too large to evaluate; write large constants as floats") from None
 
 
 def _symbols_for_variables(variables: Sequence[str]) -> dict[str, sympy.Symbol]:
@@ -208,6 +229,8 @@ class _Converter:
         self.lead = lead
         self.symbols = symbols
         self.lines = text.splitlines(keepends=True)
+        self.digits = 0.0  # spent of MAX_DIGITS
+        self.root_digits = 0.0  # spent of MAX_ROOT_DIGITS
 
     # -- error helpers -------------------------------------------------
     def _position(self, node: ast.AST) -> int:
@@ -249,7 +272,9 @@ class _Converter:
             kind = "string" if isinstance(value, (str, bytes)) else f"{type(value).__name__} literal"
             raise self._fail(node, kind, "only int and float numbers are allowed")
         if isinstance(value, int):
-            return sympy.Integer(value)
+            number = sympy.Integer(value)
+            self._spend(node, "number", _digits(number))
+            return number
         return sympy.Float(value)
 
     def _name(self, node: ast.Name) -> sympy.Expr:
@@ -299,12 +324,47 @@ class _Converter:
         symbol = {ast.BitXor: "^", ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@"}.get(op, op.__name__)
         raise self._fail(node, f"operator '{symbol}' in", _OP_HINTS.get(op, "use + - * / **"))
 
+    def _spend(self, node: ast.AST, what: str, digits: float = 0.0, root_digits: float = 0.0) -> None:
+        """Charge new exact digits to the formula's budgets (:data:`MAX_DIGITS`, :data:`MAX_ROOT_DIGITS`)."""
+        self.digits += digits
+        self.root_digits += root_digits
+        for spent, limit, kind in ((self.digits, MAX_DIGITS, "exact numbers"),
+                                   (self.root_digits, MAX_ROOT_DIGITS, "exact numbers under roots")):
+            if spent > limit:
+                amount = f"about {spent:.0f}" if spent < 1e12 else "astronomically many"
+                raise self._fail(
+                    node, what, f"the formula's {kind} would hold {amount} digits, over the limit of {limit}; "
+                    "write large constants as floats (e.g. 3.1e50)"
+                )
+
     def _check_power_size(self, node: ast.AST, base: sympy.Expr, exponent: sympy.Expr) -> None:
-        if not (base.is_Rational and exponent.is_Integer):
-            return  # symbolic or float powers are cheap to build
-        big = max(abs(base.p), abs(base.q))
-        if big > 1 and abs(int(exponent)) * big.bit_length() > _MAX_POWER_BITS:
-            raise self._fail(node, "numeric power", "its exact value is too large to compute")
+        """Refuse a numeric power before sympy computes it, from an estimate of the result's size."""
+        if not (exponent.is_Rational or exponent.is_Float):
+            return  # sympy evaluates powers only for these exponents (2.0**pi stays as it is)
+        size = abs(float(exponent))  # inf for astronomically large exponents: refused below
+        # sympy distributes a numeric power over the base's numeric factors ((2*x)**3 -> 8*x**3).
+        factors = [f for f in sympy.Mul.make_args(base) if f.is_number]
+        if not (exponent.is_Float or any(f.is_Float for f in factors)):  # else a float result: fixed size
+            # Exact factors as (number, power): rationals, and roots of rationals such as sqrt(2).
+            exact = [(f, None) if f.is_Rational else (f.base, f.exp) for f in factors
+                     if f.is_Rational or (f.is_Pow and f.base.is_Rational and f.exp.is_Rational)]
+            weight = sum(_digits(number) * (1.0 if power is None else abs(float(power))) for number, power in exact)
+            grown = weight * size - weight if weight and size > 1 else 0.0  # the result: |exponent| times the digits
+            # A root makes sympy look for perfect powers and small prime factors of the number, a cost
+            # growing with the cube of its length, again when roots merge (sqrt(2)*sqrt(3) -> sqrt(6)).
+            rooted = sum(_digits(number) for number, power in exact if power is not None or not exponent.is_Integer)
+            self._spend(node, "numeric power", grown, rooted)
+        bounds = [_log10_bound(f) for f in factors]
+        scale = sum(abs(b) for b in bounds if b is not None and b > -math.inf)  # |log10| of the numeric part
+        if scale:
+            self._check_magnitude(node, size * scale, "numeric power")
+
+    def _check_magnitude(self, node: ast.AST, log10_size: float, what: str) -> None:
+        # Floats keep 15 digits but an exact decimal exponent, which sympy prints and computes with
+        # at a cost growing with its length (not at all beyond 4300 digits); exp(n) of an exact n is
+        # evaluated (to compare it) with as many digits as n has before the point.
+        if log10_size > _MAX_LOG10:
+            raise self._fail(node, what, f"its value would be beyond 10**±{_MAX_LOG10}, outside any physical scale")
 
     def _unary(self, node: ast.UnaryOp, depth: int) -> sympy.Expr:
         if isinstance(node.op, ast.USub):
@@ -336,4 +396,50 @@ class _Converter:
             expected = " or ".join(map(str, _ARITY[name]))
             raise self._fail(node, "call", f"{name}() takes {expected} argument(s), got {len(node.args)}")
         args = [self.convert(arg, depth + 1) for arg in node.args]
+        if name == "sqrt":
+            self._check_power_size(node, args[0], sympy.S.Half)
+        elif name in _EXPONENTIAL and args[0].is_number:
+            self._check_magnitude(node, _exp_log10(_log10_bound(args[0])), "call")
         return FUNCTIONS[name](*args)
+
+
+def _digits(number: sympy.Rational) -> float:
+    """``log10`` of the numerator and denominator of ``number``: about how many digits they hold."""
+    return math.log10(abs(number.p) or 1) + math.log10(number.q)
+
+
+def _log10_bound(number: sympy.Expr) -> float | None:
+    """An upper bound of ``log10(|number|)`` (``-inf`` for zero), or None for numbers it cannot bound.
+
+    Built from the expression tree without evaluating it, so without the cost
+    (or the double overflow) of evaluating huge values.
+    """
+    if number.is_Rational:
+        return math.log10(abs(number.p)) - math.log10(number.q) if number.p else -math.inf
+    if number.is_Float:  # mpmath: log10(0) is -inf
+        return float(mpmath.log10(abs(mpmath.mpf(number))))
+    if number.is_NumberSymbol:  # pi, E
+        return math.log10(float(number))
+    parts = [_log10_bound(arg) for arg in number.args]
+    if None in parts:
+        return None
+    if number.is_Mul:
+        return sum(parts)
+    if number.is_Add:
+        return max(parts) + math.log10(len(parts))
+    if number.is_Pow:  # |b**e| <= 10**(|e| * |log10 |b||)
+        base, exponent = parts
+        return 0.0 if base in (0.0, -math.inf) else _power_of_ten(exponent) * abs(base)
+    if isinstance(number, sympy.exp):
+        return _exp_log10(parts[0])
+    return None
+
+
+def _power_of_ten(log10_value: float) -> float:
+    """``10**log10_value``, inf instead of an overflow."""
+    return 10.0 ** log10_value if log10_value < 300 else math.inf
+
+
+def _exp_log10(log10_arg: float | None) -> float:
+    """A bound of ``log10 |exp(x)|`` from one of ``log10 |x|`` (0 when unknown)."""
+    return 0.0 if log10_arg is None else _power_of_ten(log10_arg) / math.log(10)

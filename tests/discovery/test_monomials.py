@@ -6,7 +6,14 @@ import pytest
 import sympy
 
 from kansr.discovery import discover
-from kansr.discovery._monomials import candidate_exponents, prefactor_exponents, screen_monomials
+from kansr.discovery._monomials import (
+    candidate_exponents,
+    count_candidate_exponents,
+    monomial_library,
+    prefactor_exponents,
+    screen_monomials,
+    sparse_monomial_sum,
+)
 from kansr.symbolic import symbol_for
 
 
@@ -20,6 +27,32 @@ def test_candidates_are_unique_up_to_inversion():
     cands = candidate_exponents(3, max_support=3)
     assert len(cands) == len(set(cands)) == 3 * 2 + 4
     assert all(next(p for p in e if p) == 1 for e in cands)
+
+
+@pytest.mark.parametrize("d, support", [(2, 2), (3, 3), (5, 4), (7, 3)])
+def test_candidate_count_matches_the_list(d, support):
+    assert count_candidate_exponents(d, support) == len(candidate_exponents(d, support))
+
+
+def test_many_columns_keep_memory_bounded():
+    """50 columns: the libraries are counted before they are built (this once took 24 GB)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (40, 50))
+    y = 2 * X[:, 0] + X[:, 1]
+    tracemalloc.start()
+    try:
+        lib = monomial_library(X)
+        screen_monomials(X, np.exp(X[:, 0] - X[:, 1]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 0 < len(lib) <= 4000 and len(set(lib)) == len(lib)
+    assert peak < 200e6
+    # Order 1 is what fits the bound here, and it holds the answer.
+    terms = {e for fit in sparse_monomial_sum(X, y, max_terms=2) for e in fit[0]}
+    assert tuple(int(i == 0) for i in range(50)) in terms
 
 
 def test_screen_finds_the_velocity_ratio():

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import sympy
 
-from kansr.symbolic._safe_expr import MAX_DEPTH, MAX_LENGTH, parse_formula, symbol_for
+from kansr.errors import FormulaError
+from kansr.symbolic._safe_expr import MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, MAX_ROOT_DIGITS, parse_formula, symbol_for
 
 
 def sym(name: str) -> sympy.Symbol:
@@ -154,3 +157,78 @@ def test_never_evaluates_code(monkeypatch):
     monkeypatch.setattr("builtins.eval", boom)
     monkeypatch.setattr("builtins.exec", boom)
     assert parse_formula("sqrt(x)*2", ["x"]) == 2 * sympy.sqrt(sym("x"))
+
+
+def _refused_quickly(text: str, match: str) -> FormulaError:
+    start = time.perf_counter()
+    with pytest.raises(FormulaError, match=match) as info:
+        parse_formula(text, ["x"])
+    assert time.perf_counter() - start < 2.0  # a behaviour bound: refused before any big computation
+    assert "\n" not in str(info.value)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*".join(["3**50000"] * 200),  # each power alone was accepted, the product ran for > 20 s
+        "x**(10**10000)",  # ended in Python's 'Exceeds the limit (4300 digits)' ValueError
+        "9**9**9",
+        "(2*x)**100000",  # sympy distributes the power over the coefficient: 2**100000*x**100000
+        "(sqrt(3)*x)**100000",
+        "*".join(["3**400"] * 30),  # every factor small, the product not
+        "1" + "0" * (MAX_DIGITS + 10),
+    ],
+)
+def test_refuses_formulas_whose_exact_numbers_are_too_long(text):
+    error = _refused_quickly(text, "exact numbers would hold")
+    assert f"limit of {MAX_DIGITS}" in str(error) and "position" in str(error)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"sqrt(10**{MAX_ROOT_DIGITS + 100}+1)",  # sympy searches roots for perfect powers: 15 s at 4000 digits
+        "*".join(f"sqrt(10**90+{2 * i + 1})" for i in range(10)),  # merged into one root of a 900-digit number
+        f"(10**{MAX_ROOT_DIGITS + 100}+1)**(2/7)",
+    ],
+)
+def test_refuses_roots_of_long_exact_numbers(text):
+    _refused_quickly(text, "under roots")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2.0**(10**3000)", "3**1e300", "E**(10**3000)", "exp(1e300)", "exp(exp(exp(exp(10.0))))", "exp(10**3990) - 1"],
+)
+def test_refuses_values_beyond_any_physical_scale(text):
+    _refused_quickly(text, r"beyond 10\*\*±10000")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x**2", sym("x") ** 2),
+        ("2**10*x", 1024 * sym("x")),
+        ("1e-23*x", sympy.Float(1e-23) * sym("x")),
+        ("6.674e-11*x/2", sympy.Float(6.674e-11) / 2 * sym("x")),
+        ("12345678901234567890*x + 0.12345678901234567890",
+         12345678901234567890 * sym("x") + sympy.Float(0.12345678901234567890)),
+        ("2**(-1000)*x", sympy.Rational(1, 2**1000) * sym("x")),
+        ("sqrt(12345678901234567891)*x", sympy.sqrt(12345678901234567891) * sym("x")),
+        ("0**(10**1000) + (-1)**(10**1000) + x**(10**100)", 1 + sym("x") ** (10**100)),
+        ("exp(-x**2/2)/sqrt(2*pi)", sympy.exp(-sym("x") ** 2 / 2) / sympy.sqrt(2 * sympy.pi)),
+    ],
+)
+def test_ordinary_numbers_are_unaffected(text, expected):
+    assert parse_formula(text, ["x"]) == expected
+
+
+def test_long_discovered_sum_parses_quickly():
+    names = [f"x{i}" for i in range(10)]
+    terms = [f"{(-1) ** i * (i + 1) * 1.2345678901234567:.15g}*x{i % 10}**{i % 4}*x{(i + 3) % 10}" for i in range(300)]
+    text = " + ".join(["3/7"] + terms)
+    start = time.perf_counter()
+    expr = parse_formula(text, names)
+    assert time.perf_counter() - start < 2.0
+    assert expr.free_symbols == {sym(n) for n in names}

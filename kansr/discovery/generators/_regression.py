@@ -36,7 +36,7 @@ def monomial_expr(variables: Sequence[sympy.Symbol], exponents: Sequence) -> sym
 
 
 def gen_monomial_sum(s: Search) -> None:
-    for exponents, coef, _ in sparse_monomial_sum(s.X, s.y):
+    for exponents, coef, _ in sparse_monomial_sum(s.X, s.y, should_stop=s.budget.over):
         terms = [sympy.Float(c, 17) * monomial_expr(s.variables, e) for c, e in zip(coef[1:], exponents)]
         s.add(sympy.Float(coef[0], 17) + sympy.Add(*terms), "monomial_sum")
         if s.solved() or s.budget.over(reserve=2.0):
