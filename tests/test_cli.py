@@ -366,3 +366,58 @@ def test_signal_while_starting_up_is_one_line(tmp_path, signame, code, word):
                           cwd=tmp_path)
     assert proc.returncode == code
     assert proc.stderr.strip().splitlines() == [f"kansr: {word}{' (SIGTERM)' if code == 143 else ''}; no outputs written"]
+
+
+# ----------------------------------------------------------------------------- resources
+def _run_process(args, tmp_path, memory_limit: int | None = None):
+    import resource
+
+    def limit():  # the issue's `ulimit -v`
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "kansr.cli", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=tmp_path, preexec_fn=limit if memory_limit else None)
+
+
+@pytest.mark.slow
+def test_many_columns_within_budget_under_2_gb(tmp_path):
+    """40 rows x 50 columns once grew to 24 GB (every monomial enumerated before the size cap)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (40, 50))
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(50)])
+    frame["y"] = 2 * X[:, 0] + X[:, 1]
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    proc = _run_process(["discover", "wide.csv", "--target", "y", "--time-budget", "8", "--no-progress",
+                         "--out", "out"], tmp_path, memory_limit=2 * 1024**3)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "y = 2*x0 + x1" in proc.stdout
+    assert "48 more" not in proc.stdout and "and 40 more (not used by the formula)" in proc.stdout
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["seconds"] <= 1.1 * 8 + 1
+
+
+@pytest.mark.slow
+def test_many_rows_end_within_the_budget(tmp_path):
+    """120,000 rows under a 5 s budget: the search stops on time (it once took 70 s under 10 s)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (120_000, 2))
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": 2 * X[:, 0] + 3 * X[:, 1]}).to_csv(tmp_path / "big.csv", index=False)
+    proc = _run_process(["discover", "big.csv", "--target", "y", "--time-budget", "5", "--no-progress",
+                         "--out", "out"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "y = 2*a + 3*b" in proc.stdout
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["seconds"] <= 1.1 * 5 + 1
+
+
+@pytest.mark.parametrize("k", [-300, -30, 160, 300])
+def test_tiny_and_huge_targets_report_on_their_scale(k, tmp_path, capsys):
+    """1e-15 once gave y = 0, 1e-300 a perfect R² from underflow, 1e160 a crash after writing result.json."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (200, 2))
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": (2 * X[:, 0] + 3 * X[:, 1]) * 10.0**k}).to_csv(path, index=False)
+    code, out, err = _run(["discover", path, "--target", "y", "--out", tmp_path / "out", *FAST], capsys)
+    assert code == 0, err
+    assert f"y = 2.0e{k:+d}*a + 3.0e{k:+d}*b" in out
+    summary = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert summary["r2_test"] > 0.999999 and 0 < summary["rmse_test"] < 1e-9 * 10.0**k

@@ -127,8 +127,9 @@ def discover(
     try:
         for gen in bar:
             bar.set_postfix_str(gen.name)
-            if budget.over() or (gen.skip_when_solved and s.solved()):
-                s.note(f"{gen.name}: skipped ({'time budget' if budget.over() else 'already exact'})")
+            if budget.over(reserve=gen.min_seconds) or (gen.skip_when_solved and s.solved()):
+                why = "time budget" if budget.over(reserve=gen.min_seconds) else "already exact"
+                s.note(f"{gen.name}: skipped ({why})")
                 continue
             t0 = time.perf_counter()
             try:
