@@ -393,7 +393,7 @@ def test_many_columns_within_budget_under_2_gb(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "y = 2*x0 + x1" in proc.stdout
     assert "48 more" not in proc.stdout and "and 40 more (not used by the formula)" in proc.stdout
-    assert json.loads((tmp_path / "out" / "result.json").read_text())["seconds"] <= 1.1 * 8 + 3  # the issue: ≈ 1.1·T + a few seconds
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["seconds"] <= 1.1 * 8 + 3  # ≈ 1.1·T + a few s
 
 
 @pytest.mark.slow
