@@ -310,9 +310,7 @@ def check_names(names: Sequence[object] | None, n_features: int) -> list[str]:
 def column_names(X) -> list[str] | None:
     """Variable names from the columns of a DataFrame-like ``X`` (sanitised), or None for plain arrays."""
     columns = getattr(X, "columns", None)
-    if columns is None or isinstance(X, np.ndarray):
-        return None
-    return sanitize_names(list(columns))
+    return None if columns is None else sanitize_names(list(columns))
 
 
 def check_time_budget(seconds: float | None) -> float | None:
@@ -333,7 +331,7 @@ def check_time_budget(seconds: float | None) -> float | None:
 SEED_RANGE = 2**32
 
 
-def check_seed(seed: object, what: str = "seed") -> int:
+def check_seed(seed: object) -> int:
     """An integer seed in ``[0, 2**32)``: any integer is accepted, others are a UsageError.
 
     Negative or huge integers (``-1``, ``2**64``) are reduced with numpy's
@@ -341,7 +339,7 @@ def check_seed(seed: object, what: str = "seed") -> int:
     reproducible streams instead of overflowing a generator.
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise UsageError(f"{what} must be an integer; got {seed!r}")
+        raise UsageError(f"seed must be an integer; got {seed!r}")
     value = int(seed)
     if 0 <= value < SEED_RANGE:
         return value

@@ -333,6 +333,7 @@ def _in_columns(expr, names: Sequence[str], columns: Sequence[str], target: str,
 def _format_table(rows: list[dict], chosen: str) -> list[str]:
     head = f"  {'complexity':>10}  {'val RMSE':>11}  {'val R²':>9}  formula"
     lines = [head]
+
     def number(value, spec: str, width: int) -> str:  # JSON has no NaN/inf: they are None here
         return f"{'n/a':>{width}}" if value is None else f"{value:>{width}{spec}}"
 
@@ -355,15 +356,15 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     from kansr.train import tune_allocator
 
     # Check every option before the (long) search so typos fail fast.
-    generators = _split_list(args.generators) or list(GENERATORS)
+    generators = _split_list(args.generators)
     library = _split_list(args.library)
-    for option, given in (("--generators", args.generators), ("--library", args.library)):
-        if given is not None and not _split_list(given):
+    for option, given, items in (("--generators", args.generators, generators), ("--library", args.library, library)):
+        if given is not None and items is None:
             raise UsageError(f"{option} is empty; give comma-separated names")
+    generators = generators or list(GENERATORS)
     for option, check in (("--generators", lambda: get_generators(generators)),
                           ("--library", lambda: library is None or resolve_library(library)),
-                          ("--time-budget", lambda: check_time_budget(args.time_budget)),
-                          ("--seed", lambda: check_seed(args.seed))):
+                          ("--time-budget", lambda: check_time_budget(args.time_budget))):
         try:
             check()
         except (ValueError, TypeError) as exc:
@@ -390,7 +391,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         stages.update()
 
         n_test = min(int(round(TEST_FRACTION * ds.n_samples)), max(ds.n_samples - MIN_ROWS, 0))
-        train, test = ds.split(n_test / ds.n_samples, seed=check_seed(args.seed))
+        seed = check_seed(args.seed)  # argparse made it an int: any int is reduced to a usable seed
+        train, test = ds.split(n_test / ds.n_samples, seed=seed)
         stages.set_postfix_str("discovering")
         # The command owns its process: one torch thread suits discovery's small
         # networks, and the allocator keeps freed memory for the next step.
@@ -398,11 +400,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught, torch_threads(1):
             warnings.simplefilter("always")
             result = discover(
-                train.X, train.y, train.names, seed=args.seed, time_budget=args.time_budget,
+                train.X, train.y, train.names, seed=seed, time_budget=args.time_budget,
                 generators=generators, library=library, progress=show_progress and sys.stderr.isatty(),
             )
-        stop = getattr(args, "stop", None)
-        if stop is not None and stop.seen:
+        if args.stop.seen:
             result.interrupted = True
         for w in caught:  # numerical chatter of the search: only worth seeing when debugging
             logger.debug("warning during discovery: %s", w.message)
@@ -429,11 +430,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     finally:
         stages.close()
 
-    stop = getattr(args, "stop", None)
-    _report(summary, result, ds, test, n_bad, written, stop.what if stop is not None and stop.seen else "interrupted")
-    if not result.interrupted:
-        return EXIT_OK
-    return stop.exit_code if stop is not None and stop.seen else EXIT_INTERRUPTED
+    # Without a signal (a lower layer stopped the search) `what` and `exit_code` say "interrupted".
+    _report(summary, result, ds, test, n_bad, written, args.stop.what)
+    return args.stop.exit_code if result.interrupted else EXIT_OK
 
 
 def _summary(args, ds, train, test, result, r2: float, rmse: float) -> dict:
@@ -513,7 +512,7 @@ def _dropped_text(reasons: dict[str, str], show: int = 8) -> str:
     return "; ".join(parts)
 
 
-def _report(summary: dict, result, ds, test, n_bad: int, written: list[Path], stopped: str = "interrupted") -> None:
+def _report(summary: dict, result, ds, test, n_bad: int, written: list[Path], stopped: str) -> None:
     """Print the result (stdout: the answer; stderr: notes)."""
     def out(text: str) -> None:
         print(text, file=sys.stdout)

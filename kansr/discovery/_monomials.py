@@ -46,11 +46,11 @@ def _count_supported(choices: Sequence[int], max_size: int) -> list[int]:
     return counts
 
 
-def _largest_order(choices: Sequence[int], max_order: int, max_count: int, min_order: int = 1) -> int:
-    """The largest order ``<= max_order`` whose vectors (sizes ``min_order..order``) number at most ``max_count``."""
+def _largest_order(choices: Sequence[int], max_order: int, max_count: int) -> int:
+    """The largest order ``<= max_order`` (at least 1) whose vectors of sizes ``1..order`` number at most ``max_count``."""
     counts = _count_supported(choices, max_order)
     order = max_order
-    while order > min_order and sum(counts[min_order:order + 1]) > max_count:
+    while order > 1 and sum(counts[1:order + 1]) > max_count:
         order -= 1
     return order
 

@@ -71,11 +71,14 @@ class DecimalScaling:
     def is_identity(self) -> bool:
         return self.y_exponent == 0 and not any(self.x_exponents)
 
+    @property
+    def x_factors(self) -> np.ndarray:
+        """Column ``i`` in data units is ``x_factors[i]`` times column ``i`` in search units."""
+        return np.array([_power(e) for e in self.x_exponents])
+
     def scale_X(self, X: np.ndarray) -> np.ndarray:
         """``X`` in search units."""
-        if not any(self.x_exponents):
-            return X
-        return X / np.array([_power(e) for e in self.x_exponents])
+        return X / self.x_factors if any(self.x_exponents) else X
 
     def scale_y(self, y: np.ndarray) -> np.ndarray:
         """``y`` in search units."""
@@ -101,7 +104,7 @@ class DecimalScaling:
         if self.is_identity:
             return
         with torch.no_grad():
-            x_factor = torch.tensor([_power(e) for e in self.x_exponents], dtype=model.input_shift.dtype)
+            x_factor = torch.as_tensor(self.x_factors, dtype=model.input_shift.dtype)
             model.input_shift.mul_(x_factor)
             model.input_scale.mul_(x_factor)
             model.output_shift.mul_(self.y_factor)

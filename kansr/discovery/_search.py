@@ -127,9 +127,9 @@ def discover(
     try:
         for gen in bar:
             bar.set_postfix_str(gen.name)
-            if budget.over(reserve=gen.min_seconds) or (gen.skip_when_solved and s.solved()):
-                why = "time budget" if budget.over(reserve=gen.min_seconds) else "already exact"
-                s.note(f"{gen.name}: skipped ({why})")
+            out_of_time = budget.over(reserve=gen.min_seconds)
+            if out_of_time or (gen.skip_when_solved and s.solved()):
+                s.note(f"{gen.name}: skipped ({'time budget' if out_of_time else 'already exact'})")
                 continue
             t0 = time.perf_counter()
             try:
