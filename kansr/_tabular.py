@@ -6,13 +6,22 @@ raises a :class:`~kansr.errors.DataError` with a one-line message naming the
 file, column or row and saying how to fix it.  Rows are reported by their
 *line* in the file (the header is line 1), which is also their row number in
 a spreadsheet.
+
+Files exported by spreadsheets are read as they come: UTF-8, or UTF-16/32
+with a byte-order mark; the delimiter is guessed quote-aware from the first
+rows; decimal commas and thousands separators are read when asked for (and
+suggested when a column fails to parse); a blank column with no header, as
+left by a trailing delimiter on every line, is dropped.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
+import itertools
 import os
+import re
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -22,12 +31,26 @@ import numpy as np
 import pandas as pd
 
 from kansr._validation import MIN_ROWS, Dataset, _constant_columns, _warn_wide_range, sanitize_names
-from kansr.errors import DataError, DataWarning
+from kansr.errors import DataError, DataWarning, UsageError
 
 __all__ = ["load_csv"]
 
 # Bytes inspected to tell text from binary files.
 _SNIFF_BYTES = 8192
+# Characters and rows inspected to guess the delimiter.
+_SNIFF_CHARS = 65536
+_SNIFF_ROWS = 50
+_DELIMITERS = (",", ";", "\t", "|")
+# UTF-32 first: its little-endian BOM starts with the UTF-16 one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Cells that are numbers written with ',' separators: "3,5" / "1.234,5" (decimal comma), "1,234.5" (thousands).
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+([eE][+-]?\d+)?")
+_THOUSANDS_COMMA = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
 
 
 # ----------------------------------------------------------------------------- reading
@@ -41,28 +64,44 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{where}: cannot read the file ({exc.strerror or exc}); check its permissions") from None
-    if not raw.strip():
-        raise DataError(f"{where} is empty; expected a CSV file with a header row and data rows")
-    if b"\x00" in raw[:_SNIFF_BYTES]:
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8-sig")
+    # NULs never occur in text; test the decoded sample so that UTF-16 text passes and binary fails as binary.
+    if "\x00" in raw[:_SNIFF_BYTES].decode(encoding, errors="replace"):
         raise DataError(
             f"{where} looks like a binary file, not a CSV; export the data as comma-separated text with a header row"
         )
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
+        label = encoding.removesuffix("-sig").upper()
         raise DataError(
-            f"{where} is not UTF-8 text (invalid byte at offset {exc.start}); save it as a UTF-8 CSV"
+            f"{where} is not {label} text (invalid byte at offset {exc.start}); save it as a UTF-8 CSV"
         ) from None
+    if not text.strip():
+        raise DataError(f"{where} is empty; expected a CSV file with a header row and data rows")
+    return text
 
 
-def _delimiter(first_line: str) -> str:
-    """Comma, unless the header has none and another common separator instead."""
-    if "," in first_line:
-        return ","
-    for sep in (";", "\t", "|"):
-        if sep in first_line:
-            return sep
-    return ","
+def _delimiter(text: str) -> str:
+    """The candidate delimiter that splits the header into most fields, preferring one every sampled row agrees with.
+
+    Fields are split by :mod:`csv`, so delimiters inside quotes (``"Temp, C";y``)
+    do not count; ties go to the earlier of ``, ; tab |``.
+    """
+    sample = text[:_SNIFF_CHARS]
+
+    def score(sep: str) -> tuple[bool, int]:
+        try:
+            rows = [r for r in itertools.islice(csv.reader(io.StringIO(sample), delimiter=sep, skipinitialspace=True),
+                                                _SNIFF_ROWS + 1) if r]
+        except csv.Error:
+            return False, 0
+        if len(text) > len(sample) and len(rows) > 1:
+            rows = rows[:-1]  # possibly cut off by the sample
+        widths = [len(r) for r in rows] or [0]
+        return widths[0] >= 2 and len(set(widths)) == 1, widths[0]
+
+    return max(_DELIMITERS, key=score)
 
 
 def _header(text: str, sep: str, where: str) -> list[str]:
@@ -71,7 +110,7 @@ def _header(text: str, sep: str, where: str) -> list[str]:
     except (csv.Error, StopIteration) as exc:
         raise DataError(f"{where}: cannot read the header row ({exc}); is this a CSV file?") from None
     names = [c.strip() for c in row]
-    dup = [n for n, k in Counter(names).items() if k > 1]
+    dup = [n for n, k in Counter(names).items() if k > 1 and n]  # blank headers get pandas' "Unnamed: k"
     if dup:
         desc = "; ".join(
             f"{n!r} (columns {', '.join(str(p + 1) for p, m in enumerate(names) if m == n)})" for n in dup
@@ -110,19 +149,50 @@ def _numeric_problem(series: pd.Series) -> tuple[int, object] | None:
     return pos, series.iloc[pos]
 
 
+def _comma_numbers(series: pd.Series) -> pd.Series:
+    """The cells of ``series`` that do not parse as numbers, if every one is a number written with ',' separators."""
+    cells = series.dropna().astype(str).str.strip()
+    cells = cells[pd.to_numeric(cells, errors="coerce").isna()]
+    looks = cells.str.fullmatch(_DECIMAL_COMMA) | cells.str.fullmatch(_THOUSANDS_COMMA)
+    return cells if looks.all() else cells.iloc[:0]
+
+
+def _separator_hint(cells: pd.Series) -> str:
+    """Advice on ``decimal=``/``thousands=`` for reading ``cells`` (numbers written with ','), or ``""`` if none."""
+    if cells.empty:
+        return ""
+    decimal = bool(cells.str.fullmatch(_DECIMAL_COMMA).all())
+    thousands = bool(cells.str.fullmatch(_THOUSANDS_COMMA).all())
+    if decimal and not thousands:
+        if cells.str.contains(".", regex=False).any():
+            return ("the numbers look like '1.234,5' (decimal comma, '.' between thousands); "
+                    "pass --decimal ',' --thousands '.' (decimal=',', thousands='.' in Python)")
+        return "the numbers look like they use a decimal comma; pass --decimal ',' (decimal=',' in Python)"
+    if thousands and not decimal:
+        return "the numbers look like they use ',' between thousands; pass --thousands ',' (thousands=',' in Python)"
+    return ("if ',' separates thousands pass --thousands ',' (thousands=',' in Python); "  # "1,234": either reading
+            "if it is the decimal mark pass --decimal ',' (decimal=',' in Python)")
+
+
 def load_csv(
     path: str | os.PathLike,
     target: str,
     features: Sequence[str] | None = None,
     on_missing: str = "drop",
+    *,
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> Dataset:
     """Read and validate a CSV file for formula discovery.
 
     Parameters
     ----------
     path : str or path-like
-        A UTF-8 CSV file with a header row.  Comma-separated, or ``;``/tab/``|``
-        when the header contains no comma.
+        A CSV file with a header row: UTF-8, or UTF-16/UTF-32 with a
+        byte-order mark.  The delimiter (``,``, ``;``, tab or ``|``) is
+        guessed from the first rows, ignoring delimiters inside quotes.  A
+        column with a blank header and no values (a trailing delimiter on
+        every line) is dropped.
     target : str
         The column to explain: its exact header, or its variable name
         (``"E [J]"`` or ``"E_J"``).
@@ -133,6 +203,12 @@ def load_csv(
         Rows with an empty, NaN or infinite cell in a used column are dropped
         with a :class:`~kansr.errors.DataWarning` (``"drop"``) or make the
         load fail (``"error"``).
+    decimal : str
+        The decimal mark, ``","`` for numbers written ``3,5``.
+    thousands : str, optional
+        The thousands separator, e.g. ``","`` for ``1,234.5`` or ``"."`` with
+        ``decimal=","`` for ``1.234,5``.  Values that contain the delimiter
+        must be quoted.
 
     Returns
     -------
@@ -142,10 +218,15 @@ def load_csv(
     Raises
     ------
     DataError
-        Missing, empty, binary or unparseable file; duplicate headers; an
+        Missing, empty, binary or unparseable file; data rows with more
+        fields than the header; duplicate headers; an
         unknown target or feature column; non-numeric used columns; missing
         values with ``on_missing="error"``; fewer than :data:`MIN_ROWS`
-        usable rows; a constant target; no varying feature.
+        usable rows; a constant target; no varying feature.  When a column
+        fails to parse because of ``,`` separators, the message suggests
+        ``decimal`` or ``thousands``.
+    UsageError
+        ``on_missing``, ``decimal`` or ``thousands`` is not a valid choice.
 
     Warns
     -----
@@ -155,17 +236,41 @@ def load_csv(
     """
     if on_missing not in ("drop", "error"):
         raise DataError(f"on_missing must be 'drop' or 'error'; got {on_missing!r}")
+    if not isinstance(decimal, str) or len(decimal) != 1 or decimal.isalnum():
+        raise UsageError(f"decimal must be one character such as '.' or ','; got {decimal!r}")
+    if thousands is not None and (
+        not isinstance(thousands, str) or len(thousands) != 1 or thousands.isalnum() or thousands == decimal
+    ):
+        raise UsageError(
+            f"thousands must be None or one character other than the decimal mark {decimal!r}, such as ',' or '.'; "
+            f"got {thousands!r}"
+        )
     path = Path(path)
     where = str(path)
     text = _read_text(path)
-    sep = _delimiter(text.lstrip().splitlines()[0])
+    sep = _delimiter(text.lstrip())
     header = _header(text.lstrip(), sep, where)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True)
+        with warnings.catch_warnings():
+            # index_col=False: rows with one field more than the header would otherwise shift every column
+            # onto the index; pandas then drops extra fields and warns only if they held data -- refuse that.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True, index_col=False,
+                             decimal=decimal, thousands=thousands)
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"{where}: some data rows have more fields than the header's {len(header)}; name every column in the "
+            f"header or remove the extra values (quote values that contain {sep!r})"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{where} is not a valid CSV file: {msg}; every row needs the header's number of fields") from None
+        raise DataError(
+            f"{where} is not a valid CSV file: {msg}; every row needs the header's number of fields "
+            f"(quote values that contain {sep!r})"
+        ) from None
     df.columns = [str(c).strip() for c in df.columns]
+    # A trailing delimiter on every line (spreadsheet exports) makes a column with no header and no values.
+    df = df.drop(columns=[c for c, h in zip(df.columns, header) if not h and df[c].isna().all()])
     if list(df.columns) != header:  # pandas renames blank headers ("Unnamed: 3"); follow it
         header = list(df.columns)
     if df.shape[0] == 0:
@@ -191,25 +296,27 @@ def load_csv(
         if target_col in feat_cols:
             raise DataError(f"{where}: column {target_col!r} is the target; remove it from the features")
 
-    # Non-numeric columns: name every one, with an example cell.
-    tgt_problem = _numeric_problem(df[target_col])
-    if tgt_problem is not None:
-        pos, value = tgt_problem
+    # Non-numeric columns: name every one, with an example cell.  Columns of numbers written with ','
+    # share one hint (a file may mix "3,5" and "1.234,5"), given only if the user set neither option.
+    problems = {c: p for c in [target_col, *feat_cols] if (p := _numeric_problem(df[c])) is not None}
+    comma_cells = {c: _comma_numbers(df[c]) for c in problems} if decimal == "." and thousands is None else {}
+    comma_cols = {c for c, cells in comma_cells.items() if not cells.empty}
+    hint = _separator_hint(pd.concat([comma_cells[c] for c in comma_cols])) if comma_cols else ""
+    if target_col in problems:
+        pos, value = problems.pop(target_col)
         raise DataError(
             f"{where}: target column {target_col!r} is not numeric (e.g. {value!r} on line {pos + 2}); "
-            "choose a numeric target"
+            + (hint if target_col in comma_cols else "choose a numeric target")
         )
-    bad = []
-    for col in feat_cols:
-        problem = _numeric_problem(df[col])
-        if problem is not None:
-            bad.append(f"{col!r} (e.g. {problem[1]!r} on line {problem[0] + 2})")
-    if bad:
-        numeric = [c for c in feat_cols if _numeric_problem(df[c]) is None]
+    if problems:
+        desc = "; ".join(f"{c!r} (e.g. {value!r} on line {pos + 2})" for c, (pos, value) in problems.items())
+        numeric = [c for c in feat_cols if c not in problems]
         example = ",".join(numeric[:5]) if numeric else "col1,col2"
+        advice = f"choose numeric feature columns with --features (features= in Python), e.g. --features {example!r}"
+        n_comma = len(comma_cols & problems.keys())
         raise DataError(
-            f"{where}: non-numeric column(s) {'; '.join(bad)}; choose numeric feature columns with "
-            f"--features (features= in Python), e.g. --features {example!r}"
+            f"{where}: non-numeric column(s) {desc}; "
+            + (hint if n_comma == len(problems) else f"{hint}; otherwise {advice}" if n_comma else advice)
         )
 
     used = feat_cols + [target_col]

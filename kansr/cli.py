@@ -88,6 +88,14 @@ def _add_discover_parser(sub) -> argparse.ArgumentParser:
         help="functions for snapping KAN edges, e.g. x,x^2,sin,exp (default: the whole library)",
     )
     p.add_argument(
+        "--decimal", default=".", metavar="CHAR",
+        help="decimal mark of the numbers, e.g. --decimal , for 3,5 (default .)",
+    )
+    p.add_argument(
+        "--thousands", metavar="CHAR",
+        help="thousands separator of the numbers, e.g. --thousands , for 1,234.5 (default: none)",
+    )
+    p.add_argument(
         "--on-missing", choices=("drop", "error"), default="drop",
         help="rows with empty/NaN/inf cells: drop them with a warning (default) or fail",
     )
@@ -383,7 +391,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         stages.set_postfix_str("loading data")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataWarning)
-            ds = load_csv(args.data, args.target, features=features, on_missing=args.on_missing)
+            ds = load_csv(args.data, args.target, features=features, on_missing=args.on_missing,
+                          decimal=args.decimal, thousands=args.thousands)
         for w in caught:
             if issubclass(w.category, DataWarning):
                 stages.clear()
@@ -399,10 +408,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         tune_allocator()
         with warnings.catch_warnings(record=True) as caught, torch_threads(1):
             warnings.simplefilter("always")
-            result = discover(
+            result = _within_budget(args.time_budget, lambda: discover(
                 train.X, train.y, train.names, seed=seed, time_budget=args.time_budget,
                 generators=generators, library=library, progress=show_progress and sys.stderr.isatty(),
-            )
+            ))
         if args.stop.seen:
             result.interrupted = True
         for w in caught:  # numerical chatter of the search: only worth seeing when debugging
@@ -433,6 +442,40 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     # Without a signal (a lower layer stopped the search) `what` and `exit_code` say "interrupted".
     _report(summary, result, ds, test, n_bad, written, args.stop.what)
     return args.stop.exit_code if result.interrupted else EXIT_OK
+
+
+def _hard_limit(time_budget: float | None) -> float | None:
+    """Seconds after which the CLI cuts a search that overran its budget."""
+    return None if time_budget is None else 1.1 * time_budget + 1.0
+
+
+def _within_budget(time_budget: float | None, search):
+    """Run ``search()`` and cut it at :func:`_hard_limit` of the budget.
+
+    The generators check the budget between their steps, but one step (a
+    network's snapping, a sympy simplification) can run for seconds on a
+    busy machine.  The command owns its process, so it may arm an alarm:
+    when it fires, ``discover`` stops as on Ctrl-C and returns its best
+    formula so far.  That is the budget doing its job, not an interruption.
+    """
+    from kansr._timeout import hard_time_limit, time_limit_reached
+    from kansr.errors import TimeLimitReached
+
+    result = None
+    try:
+        with hard_time_limit(_hard_limit(time_budget)):
+            result = search()
+            cut = time_limit_reached()
+    except TimeLimitReached:
+        if result is None:  # nothing found at all (the first generator takes well under a second)
+            raise
+        cut = True  # the alarm fired between the search's return and its disarming
+    if cut:
+        result.interrupted = False
+        note = f"the search was cut at its hard time limit of {_hard_limit(time_budget):g} s"
+        result.log.append(note)
+        print(f"kansr: note: {note}", file=sys.stderr)
+    return result
 
 
 def _summary(args, ds, train, test, result, r2: float, rmse: float) -> dict:

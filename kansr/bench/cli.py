@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from kansr.errors import UsageError
 
@@ -126,6 +128,20 @@ def _float(text: str, what: str) -> float:
     return value
 
 
+def _output_dir(text: str, what: str) -> str:
+    """Create ``text`` as a directory if need be and check that files can be written in it."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {text!r} exists and is not a directory; choose a directory path")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{what} {text!r} cannot be written: {exc.strerror or exc}") from None
+    return text
+
+
 def _equations(args: argparse.Namespace) -> list[str]:
     import feynman_data
 
@@ -151,6 +167,7 @@ def _run_feynman(args: argparse.Namespace) -> int:
     workers = None if args.workers is None else _int(args.workers, "--workers", 1)
     if args.scheduler is not None and args.dask_local:
         raise UsageError("--scheduler and --dask-local exclude each other")
+    _output_dir(args.out, "--out")
 
     from kansr.bench.runner import read_results, run_benchmark
     from kansr.bench.summary import summarize
@@ -227,8 +244,12 @@ def run_bench(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         return handlers[command](args)
-    except ValueError as exc:  # UsageError and the library's argument checks
+    except ValueError as exc:  # UsageError, DataError (a bad results file) and the library's argument checks
         print(f"kansr bench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. summarize into a folder that cannot be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"kansr bench: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -18,9 +18,11 @@ import json
 import logging
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import platform
 import socket
+import threading
 import time
 import traceback
 import warnings
@@ -38,6 +40,7 @@ import numpy as np
 import feynman_data
 from kansr._fileio import atomic_write_json
 from kansr._version import __version__
+from kansr.errors import DataError
 
 __all__ = [
     "BenchTask",
@@ -275,8 +278,46 @@ def _jsonable(value: Any) -> Any:
 
 
 # -- results file ------------------------------------------------------------
+# Fields a record may carry and what they must hold (None allowed unless noted);
+# summaries and reruns compute with them, so a hand-edited file is checked on reading.
+_NUMBER_FIELDS = ("r2", "rmse", "seconds", "wall_seconds", "val_rmse", "check_seconds")
+_BOOL_FIELDS = ("solved", "accuracy_solved", "stopped_early")
+_TEXT_FIELDS = ("formula", "error", "check_reason")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_record(record: Any) -> None:
+    """Refuse a result record whose fields have the wrong type.
+
+    Raises
+    ------
+    ValueError
+        Naming the first bad field and its value.
+    """
+    if not isinstance(record, dict):
+        raise ValueError(f"a record must be a JSON object, got {type(record).__name__}")
+    if not isinstance(record.get("equation"), str):
+        raise ValueError(f"field 'equation' must be a text, got {record.get('equation')!r}")
+    noise = record.get("noise")
+    if not (_is_number(noise) and math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"field 'noise' must be a number >= 0, got {noise!r}")
+    if not (isinstance(record.get("seed"), int) and not isinstance(record.get("seed"), bool)):
+        raise ValueError(f"field 'seed' must be an integer, got {record.get('seed')!r}")
+    for fields, ok, what in ((_NUMBER_FIELDS, _is_number, "a number"),
+                             (_BOOL_FIELDS, lambda v: isinstance(v, bool), "true or false"),
+                             (_TEXT_FIELDS, lambda v: isinstance(v, str), "a text"),
+                             (("complexity",), lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")):
+        for field in fields:
+            value = record.get(field)
+            if value is not None and not ok(value):
+                raise ValueError(f"field {field!r} must be {what} or null, got {value!r}")
+
+
 def read_results(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read the records of ``out_dir/results.jsonl``, skipping unreadable lines.
+    """Read the records of ``out_dir/results.jsonl``, skipping lines that are not JSON.
 
     Parameters
     ----------
@@ -289,22 +330,36 @@ def read_results(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         Records in file order; a task recorded twice (rerun with
         ``retry_errors``) appears twice, the later line being the newer.
         Empty if the file does not exist.
+
+    Raises
+    ------
+    DataError
+        A record whose fields have the wrong type (a hand-edited file),
+        naming the file and line; or a file that is not UTF-8 text.
+        Lines that are not JSON at all (a crash while writing) are skipped
+        with a warning instead.
     """
     path = Path(out_dir) / RESULTS_FILE
     if not path.exists():
         return []
     records = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                task_key(record)
-            except ValueError:  # JSONDecodeError is a ValueError
-                logger.warning("%s:%d: skipping an unreadable line", path, lineno)
-                continue
-            records.append(record)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:  # JSONDecodeError is a ValueError
+                    logger.warning("%s:%d: skipping a line that is not JSON", path, lineno)
+                    continue
+                try:
+                    check_record(record)
+                except ValueError as exc:
+                    raise DataError(f"{path}:{lineno}: {exc}; fix or delete that line") from None
+                records.append(record)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return records
 
 
@@ -369,6 +424,25 @@ class _Backend:
         raise NotImplementedError
 
 
+def _exit_with_parent() -> None:
+    """Pool-worker initializer: end the worker as soon as the process that started the pool dies.
+
+    A SIGKILLed (or crashed) parent runs no clean-up, and a worker busy with a
+    task would compute for minutes holding its memory, keeping the forkserver
+    and the resource tracker alive too.  ``parent_process().sentinel`` (the
+    main process under both forkserver and spawn) becomes ready when it dies.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)  # nobody is left to receive a result; skip the interpreter's clean-up
+
+    threading.Thread(target=watch, name="kansr-parent-watch", daemon=True).start()
+
+
 class _PoolBackend(_Backend):
     recreatable = True
 
@@ -383,7 +457,7 @@ class _PoolBackend(_Backend):
     def executor(self) -> Executor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.capacity, mp_context=self._context
+                max_workers=self.capacity, mp_context=self._context, initializer=_exit_with_parent
             )
         return self._pool
 

@@ -190,6 +190,59 @@ def test_a_killed_dask_worker_is_recorded(tmp_path):
 
 
 # -- seeds and argument checks --------------------------------------------------
+_DRIVER = """
+import os, sys, time
+from pathlib import Path
+from kansr.bench.runner import run_benchmark
+
+def slow_task(task):
+    Path(sys.argv[1], f"started_{os.getpid()}").touch()
+    time.sleep(300)
+    return {}
+
+if __name__ == "__main__":
+    run_benchmark(["I.12.1", "II.3.24"], out_dir=sys.argv[1], workers=2, task_fn=slow_task, progress=False)
+"""
+
+
+def _session_members(sid: int) -> list[int]:
+    """Live processes of session ``sid`` (Linux /proc)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        try:
+            fields = Path("/proc", entry, "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(entry))
+    return members
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_killed_parent(tmp_path):
+    """SIGKILL of the benchmark leaves no worker, forkserver or resource tracker behind."""
+    (tmp_path / "driver.py").write_text(_DRIVER)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), str(tmp_path)], start_new_session=True,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("started_*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(list(tmp_path.glob("started_*"))) == 2, "the workers did not start"
+        assert len(_session_members(proc.pid)) >= 4  # parent, tracker, forkserver, two workers
+        os.kill(proc.pid, 9)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _session_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_members(proc.pid) == []
+    finally:
+        for pid in _session_members(proc.pid):
+            os.kill(pid, 9)
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_task_seeds_are_stable_and_distinct():
     # SeedSequence + CRC-32: the same numbers in every process and on every machine.
     assert task_seeds("I.12.1", 0.0, 0)[0] == 1915357342
@@ -265,6 +318,36 @@ def test_cli_bad_arguments_exit_2(argv, message, capsys):
     assert cli_main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("a_file", "--out 'a_file' exists and is not a directory"),
+        ("a_file/inside", "--out 'a_file/inside' cannot be written: Not a directory"),
+    ],
+)
+def test_cli_unusable_out_exits_2_naming_the_path(out, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("a_file").write_text("keep me")
+    assert cli_main(["feynman", "--equations", "I.12.1", "--out", out, "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert Path("a_file").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("seconds", "abc"), ("noise", "loud"), ("seed", 1.5), ("solved", "yes"), ("equation", 12), ("complexity", [])],
+)
+def test_summarize_names_the_line_of_a_bad_record(field, value, tmp_path, capsys):
+    run_benchmark(["I.12.1", "II.3.24"], out_dir=tmp_path, workers=1, task_fn=fake_task, progress=False)
+    lines = _lines(tmp_path)
+    lines[1] = json.dumps({**json.loads(lines[1]), field: value})
+    (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n")
+    assert cli_main(["summarize", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"results.jsonl:2: field {field!r}" in err[0]
 
 
 def test_cli_runs_and_summarizes(tmp_path, monkeypatch, capsys):

@@ -51,11 +51,19 @@ def kan_formulas(s: Search, width, target: np.ndarray, steps: int, lamb: float =
         raise KeyboardInterrupt
     exprs = []
     for loss_floor in (1e-3, 1e-5):
+        # Snapping takes seconds on a busy machine: the stricter pass is a refinement
+        # the budget may not afford (the first always runs, so training is not wasted).
+        if exprs and s.budget.over(reserve=2.0):
+            break
         snapped = model.copy()
         auto_symbolic(snapped, s.X, library=s.library, loss_floor=loss_floor)
+        left = s.budget.left()
         with warnings.catch_warnings():  # retrain the affine constants of the snapped edges
             warnings.simplefilter("ignore")
-            if fit(snapped, s.X, target, steps=10, progress=False, update_grid=False, seed=seed).interrupted:
+            # Cut by the budget, the retrain keeps its last step: the constant refit
+            # of every proposal (Search.add) finishes the job.
+            if fit(snapped, s.X, target, steps=10, progress=False, update_grid=False, seed=seed,
+                   time_limit=None if s.budget.seconds is None else max(left - 1.0, 0.2)).interrupted:
                 raise KeyboardInterrupt
         expr = model_formula(snapped, s.names).expr
         if all(expr != e for e in exprs):

@@ -23,6 +23,9 @@ def gen_power_law(s: Search) -> None:
         return
     sign = 1.0 if s.y[0] > 0 else -1.0
     A = np.column_stack([np.log(s.X), np.ones(len(s.y))])
+    if A.shape[1] >= len(s.y):  # as many constants as rows interpolate any data: no law to find (and slow to snap)
+        s.note(f"power_law: skipped ({A.shape[1]} constants for {len(s.y)} rows)")
+        return
     coef, *_ = np.linalg.lstsq(A, np.log(np.abs(s.y)), rcond=None)
     expr = sign * sympy.Float(math.exp(coef[-1]), 17)
     for p, v in zip(coef[:-1], s.variables):
