@@ -496,6 +496,7 @@ def _summary(args, ds, train, test, result, r2: float, rmse: float) -> dict:
         "train_rows": int(train.n_samples),
         "dropped_rows": int(ds.n_dropped_rows),
         "complexity": int(formula.complexity),
+        "generator": result.best.source,
         "pareto": [{k: _finite_or_none(v) for k, v in row.items()} for row in result.pareto_table()],
         "dropped_features": list(reasons),
         "dropped_reasons": reasons,

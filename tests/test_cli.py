@@ -104,6 +104,7 @@ def test_irrelevant_column_not_in_formula_example(tmp_path, capsys):
     assert code == 0, err
     summary = json.loads((tmp_path / "o" / "result.json").read_text())
     assert summary["formula"] == "m_kg*v_m_s**2/2"
+    assert summary["generator"] in {row["source"] for row in summary["pareto"]}  # provenance of the chosen formula
     assert summary["dropped_features"] == ["noise_col"]
     assert "`E [J]` = `m [kg]`*`v [m/s]`**2/2" in out
 
@@ -116,6 +117,7 @@ def test_demo_command_recovers_kinetic_energy(tmp_path, capsys):
     assert code == 0, err
     summary = json.loads((tmp_path / "demo_out" / "result.json").read_text())
     assert summary["formula"] == "m_kg*v_m_s**2/2"
+    assert summary["generator"] in {row["source"] for row in summary["pareto"]}  # provenance of the chosen formula
     assert summary["dropped_features"] == ["noise_col"]
 
 

@@ -203,6 +203,7 @@ def run_task(task: BenchTask) -> dict[str, Any]:
         "check_seconds": time.perf_counter() - start,
         "check_reason": check["reason"],
         "stopped_early": bool(found.interrupted),
+        "generator": found.best.source,  # which structure generator proposed the chosen formula
     }
 
 
@@ -223,6 +224,7 @@ def _base_record(task: BenchTask, host: str | None) -> dict[str, Any]:
         "rmse": None,
         "complexity": None,
         "seconds": None,
+        "generator": None,
         "error": None,
         "kansr_version": __version__,
         "host": host,
@@ -282,7 +284,7 @@ def _jsonable(value: Any) -> Any:
 # summaries and reruns compute with them, so a hand-edited file is checked on reading.
 _NUMBER_FIELDS = ("r2", "rmse", "seconds", "wall_seconds", "val_rmse", "check_seconds")
 _BOOL_FIELDS = ("solved", "accuracy_solved", "stopped_early")
-_TEXT_FIELDS = ("formula", "error", "check_reason")
+_TEXT_FIELDS = ("formula", "error", "check_reason", "generator")
 
 
 def _is_number(value: Any) -> bool:

@@ -100,6 +100,20 @@ def _noise_table(records: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _generator_table(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Tasks by the generator whose formula was chosen, and how many of them it solved."""
+    lines = ["| noise | generator | tasks | solved | accuracy-solved (R² > 0.999) |", "|---:|---|---:|---:|---:|"]
+    for noise in sorted({float(r["noise"]) for r in records}):
+        group = [r for r in records if float(r["noise"]) == noise and not r.get("error")]
+        by: dict[str, list[Mapping[str, Any]]] = {}
+        for r in group:
+            by.setdefault(r.get("generator") or "(not recorded)", []).append(r)
+        for name, rows in sorted(by.items(), key=lambda kv: (-sum(bool(r.get("solved")) for r in kv[1]), kv[0])):
+            lines.append(f"| {noise:g} | {_cell(name)} | {len(rows)} | {sum(bool(r.get('solved')) for r in rows)} | "
+                         f"{sum(bool(r.get('accuracy_solved')) for r in rows)} |")
+    return lines
+
+
 def _anchor_table() -> list[str]:
     lines = ["| method | solution rate (published) |", "|---|---:|"]
     lines += [f"| {name} | {rate:.1f} % |" for name, rate in PUBLISHED_ANCHORS]
@@ -107,7 +121,8 @@ def _anchor_table() -> list[str]:
 
 
 def _task_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
-    lines = ["| equation | noise | seed | solved | R² | seconds | formula |", "|---|---:|---:|:---:|---:|---:|---|"]
+    lines = ["| equation | noise | seed | solved | R² | seconds | generator | formula |",
+             "|---|---:|---:|:---:|---:|---:|---|---|"]
     for r in records:
         if r.get("error"):
             formula = f"error: {_cell(r['error'])}"
@@ -116,7 +131,8 @@ def _task_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
         solved = "yes" if r.get("solved") else "no"
         lines.append(
             f"| {r['equation']} | {float(r['noise']):g} | {r['seed']} | {solved} | "
-            f"{_num(r.get('r2'), '.4f')} | {_num(r.get('seconds'), '.1f')} | {formula} |"
+            f"{_num(r.get('r2'), '.4f')} | {_num(r.get('seconds'), '.1f')} | {_cell(r.get('generator') or '–')} | "
+            f"{formula} |"
         )
     return lines
 
@@ -168,6 +184,7 @@ def _render(out: Path, records: Sequence[Mapping[str, Any]], config: Mapping[str
             lines += [*_noise_table(srbench), ""]
         else:
             lines += ["None of the equations run belong to the SRBench subset.", ""]
+        lines += ["## By the generator of the chosen formula (all tasks)", "", *_generator_table(records), ""]
     lines += [
         "## Published anchors (for context; not measured here)",
         "",

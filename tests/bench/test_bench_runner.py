@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,13 @@ def test_quick_run_writes_one_line_per_task_and_a_summary(quick_run):
     assert "SRBench Feynman subset (3 of its 116 problems run)" in text
     for eq in EASY:
         assert f"| {eq} | 0 | 0 |" in text
+    # Provenance: each task names the generator of its chosen formula; the summary counts by generator.
+    generators = Counter(r["generator"] for r in records)
+    assert all(isinstance(g, str) and g for g in generators)
+    assert "By the generator of the chosen formula" in text
+    for name, count in generators.items():
+        solved = sum(r["solved"] for r in records if r["generator"] == name)
+        assert f"| 0 | {name} | {count} | {solved} |" in text
     assert not list(quick_run.glob(".*.tmp"))  # atomic writes leave no temporaries
 
 
