@@ -28,13 +28,20 @@ __all__ = ["DecimalScaling", "BAND"]
 BAND = 5
 
 
+# The decimal exponents whose powers of ten are normal float64 numbers.
+_MIN_EXPONENT, _MAX_EXPONENT = -307, 308
+
+
 def _exponent(values: np.ndarray) -> int:
     """``e`` such that the column's largest magnitude lies in ``[10**e, 10**(e+1))``, or 0 inside the band."""
     top = float(np.max(np.abs(values), initial=0.0))
     if not (math.isfinite(top) and top > 0.0):
         return 0
     e = math.floor(math.log10(top))
-    return e if abs(e) > BAND else 0
+    if abs(e) <= BAND:
+        return 0
+    # 10.0**e must be a normal float (subnormal data such as 5e-324 has e = -324, and 1e-324 is 0).
+    return min(max(e, _MIN_EXPONENT), _MAX_EXPONENT)
 
 
 def _power(e: int) -> float:

@@ -81,3 +81,11 @@ def test_unscaled_model_takes_data_units():
     scaling.unscale_model(model)
     in_units = model(torch.as_tensor(X)).detach().numpy().ravel()
     np.testing.assert_allclose(in_units, searched * 10.0**scaling.y_exponent, rtol=1e-12)
+
+
+def test_subnormal_target_does_not_break_the_search():
+    """5e-324 has decimal exponent -324, and 10.0**-324 is 0: the factor must stay a normal float."""
+    X = np.zeros((12, 1))
+    y = np.full(12, 5e-324)
+    result = discover(X, y, seed=0, time_budget=3, generators=("linear", "power_law"))
+    assert np.all(np.isfinite(result.formula(X)))

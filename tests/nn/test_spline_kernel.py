@@ -94,6 +94,19 @@ def test_fused_layer_values_and_gradients(n_out, uniform, base, k, backend):
     assert torch.autograd.gradcheck(layer, (x, coef, w_s, w_b, bias))
 
 
+@pytest.mark.parametrize("k", [3, 2])
+def test_second_derivatives_are_refused_not_silently_wrong(k, backend):
+    """The layers' backward passes compute derivatives without a graph: a Hessian through them
+    would miss the splines' curvature (measured: off by 2.6 on a [2, 3, 1] network), so it must raise."""
+    from kansr.nn import KAN
+
+    model = KAN([2, 3, 1], grid=5, k=k, seed=0, dtype=torch.float64)
+    x = torch.rand(7, 2, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(model(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError):
+        torch.autograd.grad(grad[:, 0].sum(), x)
+
+
 @pytest.mark.parametrize("n_out", [1, 3])
 def test_non_finite_input_gives_non_finite_output_not_an_error(backend, n_out):
     table = build_table(make_grid(2, 5, 3), 3)

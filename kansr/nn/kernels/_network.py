@@ -15,6 +15,7 @@ from __future__ import annotations
 import weakref
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from kansr.nn.kernels import _jit as spline_jit
 from kansr.nn.kernels._tables import _use_jit
@@ -101,6 +102,7 @@ class _JitNetwork(torch.autograd.Function):
         return torch.from_numpy(h)
 
     @staticmethod
+    @once_differentiable  # its derivatives are computed without a graph: a second backward would be silently wrong
     def backward(ctx, grad_y):  # type: ignore[override]
         ctx.saved_tensors  # noqa: B018 - raises if an input changed since the forward pass
         g = grad_y.detach().contiguous().numpy()

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from kansr.nn._residuals import RESIDUALS
 from kansr.nn._splines import check_basis_args, find_interval, local_basis_values
@@ -354,6 +355,7 @@ class _DenseBasis(torch.autograd.Function):
         return _scatter(index, vals, table.n_basis)
 
     @staticmethod
+    @once_differentiable  # its derivatives are computed without a graph: a second backward would be silently wrong
     def backward(ctx, grad_basis):  # type: ignore[override]
         index, deriv = ctx.saved_tensors
         return torch.linalg.vecdot(grad_basis.gather(2, index), deriv), None
@@ -465,6 +467,7 @@ class _FusedLayer(torch.autograd.Function):
         return y
 
     @staticmethod
+    @once_differentiable  # its derivatives are computed without a graph: a second backward would be silently wrong
     def backward(ctx, grad_y):  # type: ignore[override]
         if ctx.local:
             x, coef, w_s, w_b, keep, base, flat, vals, deriv, picked = ctx.saved_tensors
@@ -522,6 +525,7 @@ class _JitLayer(torch.autograd.Function):
         return torch.from_numpy(y)
 
     @staticmethod
+    @once_differentiable  # its derivatives are computed without a graph: a second backward would be silently wrong
     def backward(ctx, grad_y):  # type: ignore[override]
         need_x = bool(ctx.needs_input_grad[0])
         x, *params = (t.numpy() for t in ctx.saved_tensors)
