@@ -42,6 +42,10 @@ class Budget:
     def over(self, reserve: float = 0.0) -> bool:
         return self.left() <= reserve
 
+    def time_limit(self, reserve: float, floor: float) -> float | None:
+        """Seconds a step may take: what is left minus ``reserve``, at least ``floor`` (None: no limit)."""
+        return None if self.seconds is None else max(self.left() - reserve, floor)
+
 
 class Search:
     """Shared state of one discovery run: data splits, symbols, the candidate pool."""
@@ -78,13 +82,11 @@ class Search:
         forms = []
         try:
             if refit:
-                left = self.budget.left()
                 expr, _ = refit_constants(expr, self.variables, self.X, self.y,
-                                          time_limit=None if math.isinf(left) else max(left - 1.0, 0.5))
+                                          time_limit=self.budget.time_limit(reserve=1.0, floor=0.5))
             forms.append(expr)
-            left = self.budget.left()
             snapped = snap_constants(expr, self.variables, self.X, self.y,
-                                     time_limit=None if math.isinf(left) else max(left - 1.0, 0.5))
+                                     time_limit=self.budget.time_limit(reserve=1.0, floor=0.5))
             forms.append(snapped)
             if not self.budget.over(reserve=2.0):
                 forms.append(simplify_with_timeout(snapped, timeout=min(5.0, max(self.budget.left() / 10, 0.5))))

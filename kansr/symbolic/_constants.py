@@ -120,21 +120,28 @@ def _affine_solution(evaluate, n_params: int, X: np.ndarray, y: np.ndarray) -> n
     iterative solver with a finite-difference Jacobian costs ``n_params + 1``
     evaluations per iteration for what one ``lstsq`` solves exactly.
     Affinity is checked numerically: the columns ``f(e_i) - f(0)`` must
-    reproduce ``f`` at two random parameter vectors.
+    reproduce ``f`` at two random parameter vectors.  Most templates are not
+    affine and this runs on every refit of the snapping loop, so they are
+    first rejected with three evaluations (``f(2t) - f(0) = 2 (f(t) - f(0))``)
+    before the ``n_params`` columns are built.
     """
     if n_params < 2:  # nothing to gain
         return None
+    rng = np.random.default_rng(0)
+    thetas = [rng.normal(size=n_params) for _ in range(2)]
     base = evaluate(X, np.zeros(n_params))
-    if not np.all(np.isfinite(base)):
+    first = evaluate(X, thetas[0])
+    if not (np.all(np.isfinite(base)) and np.all(np.isfinite(first))):
+        return None
+    step = first - base
+    doubled = evaluate(X, 2.0 * thetas[0]) - base
+    if not np.all(np.abs(doubled - 2.0 * step) <= 1e-9 * (float(np.max(np.abs(step))) + float(np.max(np.abs(base))) + 1.0)):
         return None
     cols = np.column_stack([evaluate(X, row) for row in np.eye(n_params)]) - base[:, None]
     if not np.all(np.isfinite(cols)):
         return None
-    rng = np.random.default_rng(0)
     scale = float(np.max(np.abs(cols))) + float(np.max(np.abs(base))) + 1.0
-    for _ in range(2):
-        theta = rng.normal(size=n_params)
-        pred = evaluate(X, theta)
+    for theta, pred in zip(thetas, (first, evaluate(X, thetas[1]))):
         if not np.all(np.abs(pred - (base + cols @ theta)) <= 1e-9 * scale * (1.0 + np.abs(theta).sum())):
             return None
     return np.linalg.lstsq(cols, y - base, rcond=None)[0]

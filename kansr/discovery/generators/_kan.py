@@ -36,7 +36,7 @@ def kan_formulas(s: Search, width, target: np.ndarray, steps: int, lamb: float =
         # Factors start near 1, so a product of several has useful gradients.
         with torch.no_grad():
             model.layers[0].bias[width[1][0]:] = 1.0
-    limit = None if s.budget.seconds is None else max(s.budget.left() - 2.0, 0.5)
+    limit = s.budget.time_limit(reserve=2.0, floor=0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # Nothing is learned yet: place every layer's knots on the samples (free),
@@ -57,13 +57,12 @@ def kan_formulas(s: Search, width, target: np.ndarray, steps: int, lamb: float =
             break
         snapped = model.copy()
         auto_symbolic(snapped, s.X, library=s.library, loss_floor=loss_floor)
-        left = s.budget.left()
         with warnings.catch_warnings():  # retrain the affine constants of the snapped edges
             warnings.simplefilter("ignore")
             # Cut by the budget, the retrain keeps its last step: the constant refit
             # of every proposal (Search.add) finishes the job.
             if fit(snapped, s.X, target, steps=10, progress=False, update_grid=False, seed=seed,
-                   time_limit=None if s.budget.seconds is None else max(left - 1.0, 0.2)).interrupted:
+                   time_limit=s.budget.time_limit(reserve=1.0, floor=0.2)).interrupted:
                 raise KeyboardInterrupt
         expr = model_formula(snapped, s.names).expr
         if all(expr != e for e in exprs):
