@@ -10,10 +10,28 @@ The generators, in run order (each is skipped when it does not apply):
 ``monomial_sum``
     Sparse sums of up to four monomials with exponents in ``{-2, -1, 1, 2}``:
     ``G*m1*m2*(1/r2 - 1/r1)``.
+``sparse``
+    Sparse regression over a feature library (polynomials to degree 4,
+    functions of inputs and of pair differences and sums, monomials times
+    functions) on ``y``, ``y**2`` and ``1/y``, and rational forms
+    ``p(x)/q(x)`` linearised as ``y*q(x) = p(x)``:
+    ``(m1*r1 + m2*r2)/(m1 + m2)``, ``sqrt((x2 - x1)**2 + (y2 - y1)**2)``.
 ``nested``
     One input only: ``y = c*f(a*g(x) + b) + d`` for every library function
     ``f`` and a dozen simple inner functions ``g`` (``x**2``, ``1/x``,
     ``sqrt(x)``, ``exp(x)``, ...).
+``enumerate``
+    One to three inputs: every expression tree up to 7-8 nodes, ``y = c*e + d``:
+    ``a*b/(a + b)``, ``sqrt(1 - x**2)``, ``1/(exp(x) - 1)``.
+``structure``
+    Fits a surrogate KAN closely, reads a tree of separations off it
+    (:mod:`kansr.structure`: finite-step separability tests for sums and
+    products, also of ``y**2`` and ``1/y``; gradient-ratio tests for
+    ``a - b``, ``a + b``, ``a*b``, ``a/b``), solves each leaf with the cheap
+    exact generators on the surrogate's values, recombines along the tree
+    and refits on the data: ``q*(Ef + B*v*sin(theta))`` is found as
+    ``mul(q, add(Ef, mul(B, v, theta)))``.  The tree is
+    ``DiscoveryResult.structure``.
 ``additive``
     A ``[n, 1]`` KAN: ``y = sum_i g_i(x_i)``, every edge snapped.
 ``multiplicative``

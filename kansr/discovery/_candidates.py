@@ -8,6 +8,7 @@ import numpy as np
 import sympy
 
 from kansr.nn._model import KAN
+from kansr.structure._tree import StructureNode
 from kansr.symbolic._formula import Formula, n_floats
 
 __all__ = ["Candidate", "DiscoveryResult", "pareto_front", "choose"]
@@ -66,6 +67,11 @@ class DiscoveryResult:
     seconds : float
     interrupted : bool
         True when Ctrl-C cut the search short (the result holds what was found).
+    structure : StructureNode or None
+        The tree of separations the ``structure`` generator read off its
+        surrogate KAN (None when it did not run or the surrogate was too
+        inaccurate); ``structure_text`` is its one-line form in the
+        variables' names.
     """
 
     formula: Formula
@@ -77,6 +83,8 @@ class DiscoveryResult:
     seconds: float = 0.0
     interrupted: bool = False
     log: list[str] = field(default_factory=list)
+    structure: StructureNode | None = None
+    structure_text: str | None = None
 
     def sympy(self) -> sympy.Expr:
         return self.formula.expr

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kansr.discovery._state import Search
+from kansr.discovery.generators._enumerate import gen_enumerate
 from kansr.discovery.generators._kan import (
     gen_additive,
     gen_composite,
@@ -22,6 +23,8 @@ from kansr.discovery.generators._kan import (
 from kansr.discovery.generators._monomial_factor import gen_monomial_factor
 from kansr.discovery.generators._nested import gen_nested
 from kansr.discovery.generators._regression import gen_linear, gen_monomial_sum, gen_power_law
+from kansr.discovery.generators._sparse import gen_sparse
+from kansr.discovery.generators._structure import gen_structure
 
 __all__ = ["Generator", "REGISTRY", "GENERATORS", "get_generators"]
 
@@ -59,7 +62,15 @@ REGISTRY: tuple[Generator, ...] = (
     Generator("linear", gen_linear, "least squares y = sum_i w_i x_i + c"),
     Generator("power_law", gen_power_law, "y = C * prod_i x_i^p_i from a linear fit of log|y| on log x_i"),
     Generator("monomial_sum", gen_monomial_sum, "sparse sums of up to four monomials, exponents in {-2, -1, 1, 2}"),
+    Generator("sparse", gen_sparse, "sparse sums of library terms (polynomials to degree 4, functions of inputs and of "
+              "pair differences/sums, monomial × function) for y, y**2, 1/y, and linearised rationals p/q",
+              skip_when_solved=True),
     Generator("nested", gen_nested, "one input: y = c*f(a*g(x) + b) + d for library f and simple inner g"),
+    Generator("enumerate", gen_enumerate, "every expression tree up to 7-8 nodes over 1-3 inputs, y = c*e + d",
+              skip_when_solved=True),
+    Generator("structure", gen_structure,
+              "separations read off a surrogate KAN (sums, products, of y, y**2 or 1/y), leaves solved exactly",
+              skip_when_solved=True, min_seconds=2 * _KAN_SECONDS),
     Generator("additive", gen_additive, "a [n, 1] KAN: y = sum_i g_i(x_i)", min_seconds=_KAN_SECONDS),
     Generator("multiplicative", gen_multiplicative, "a [n, 1] KAN on log|y|: y = ±exp(sum_i g_i(x_i))",
               min_seconds=_KAN_SECONDS),

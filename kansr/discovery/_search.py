@@ -168,6 +168,8 @@ def discover(
         seconds=time.perf_counter() - budget.start,
         interrupted=interrupted,
         log=log,
+        structure=s.structure,
+        structure_text=None if s.structure is None else s.structure.describe(names),
     )
 
 

@@ -11,6 +11,7 @@ import sympy
 from kansr._metrics import r2_score, rmse
 from kansr.discovery._candidates import Candidate
 from kansr.nn._model import KAN
+from kansr.structure._tree import StructureNode
 from kansr.symbolic._constants import refit_constants, snap_constants
 from kansr.symbolic._formula import Formula, complexity, rationalize_constants, simplify_with_timeout
 from kansr.symbolic._safe_expr import symbol_for
@@ -69,6 +70,7 @@ class Search:
         self.pool: dict[str, Candidate] = {}
         self.log = log
         self.model: KAN | None = None
+        self.structure: StructureNode | None = None  # the tree the structure generator read off its surrogate
 
     def note(self, msg: str) -> None:
         logger.info(msg)
