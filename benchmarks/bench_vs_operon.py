@@ -61,6 +61,7 @@ import feynman_data
 from kansr._fileio import atomic_write_json, atomic_write_text
 from kansr._version import __version__
 from kansr.bench import nonuniform
+from kansr.bench.runner import _jsonable
 
 RESULTS_FILE = "results.jsonl"
 TABLE_FILE = "comparison.md"
@@ -314,21 +315,6 @@ def _failure(task: Task, message: str) -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types; non-finite floats become None."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value if value is None or isinstance(value, str) else str(value)
 
 
 # -- results file and table -------------------------------------------------------
