@@ -1,10 +1,16 @@
 import os
 
-import numpy as np
-import pytest
-import torch
+# Two workers share two cores: one thread each keeps them from fighting.  The
+# environment carries that to the children the tests start (CLI runs, notebook
+# kernels, benchmark workers); their OpenMP pools would otherwise spin against
+# the other worker (a 7 s test took 227 s next to a notebook kernel).
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-# Two workers share two cores: one thread each keeps them from fighting.
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
 torch.set_num_threads(1)
 os.environ.setdefault("MPLBACKEND", "Agg")
 

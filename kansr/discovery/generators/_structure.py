@@ -139,8 +139,8 @@ def _solve_leaf(node: StructureNode, func, s: Search, reference: np.ndarray, sha
         found += inner.pareto
         if share is not None:
             share = max(share - (time.perf_counter() - t0), 1.0)
-        if inner.best.val_rmse <= max(1e-6 * scale, error * s.y_std):
-            break  # as exact as the surrogate's values can tell
+        if inner.best.val_rmse <= max(1e-6 * scale, 3 * error * s.y_std):
+            break  # as exact as the surrogate's values can tell (the picks below use the same bound)
     # The leaf's data is the surrogate's, exact only to its error: every formula of the
     # fronts within that error is a fair guess, simplest first (the refit on the data decides).
     # The surrogate's error is relative to the spread of y, not of this leaf's values.
