@@ -71,6 +71,7 @@ class Search:
         self.log = log
         self.model: KAN | None = None
         self.structure: StructureNode | None = None  # the tree the structure generator read off its surrogate
+        self._simplified: dict[sympy.Expr, sympy.Expr] = {}  # sympy.simplify costs ~0.5 s a formula
 
     def note(self, msg: str) -> None:
         logger.info(msg)
@@ -90,8 +91,12 @@ class Search:
             snapped = snap_constants(expr, self.variables, self.X, self.y,
                                      time_limit=self.budget.time_limit(reserve=1.0, floor=0.5))
             forms.append(snapped)
-            if not self.budget.over(reserve=2.0):
-                forms.append(simplify_with_timeout(snapped, timeout=min(5.0, max(self.budget.left() / 10, 0.5))))
+            if snapped in self._simplified:  # generators often propose the same formula
+                forms.append(self._simplified[snapped])
+            elif not self.budget.over(reserve=2.0):
+                simple = simplify_with_timeout(snapped, timeout=min(5.0, max(self.budget.left() / 10, 0.5)))
+                self._simplified[snapped] = simple
+                forms.append(simple)
         except Exception as exc:  # a proposal that sympy/scipy cannot handle is skipped, not fatal
             self.note(f"{source}: skipped a proposal ({type(exc).__name__}: {exc})")
         for form in forms:
