@@ -204,6 +204,7 @@ def run_task(task: BenchTask) -> dict[str, Any]:
         "check_reason": check["reason"],
         "stopped_early": bool(found.interrupted),
         "generator": found.best.source,  # which structure generator proposed the chosen formula
+        "structure": found.structure_text,  # the separations read off the surrogate KAN, if any
     }
 
 
@@ -225,6 +226,7 @@ def _base_record(task: BenchTask, host: str | None) -> dict[str, Any]:
         "complexity": None,
         "seconds": None,
         "generator": None,
+        "structure": None,
         "error": None,
         "kansr_version": __version__,
         "host": host,

@@ -15,6 +15,7 @@ from typing import Any
 
 import feynman_data
 from kansr._fileio import atomic_write, atomic_write_text
+from kansr.bench.families import FAMILIES, family_table, r2_exact_share
 from kansr.bench.runner import CONFIG_FILE, RESULTS_FILE, read_results, task_key
 
 __all__ = ["PUBLISHED_ANCHORS", "summarize", "latest_records"]
@@ -121,8 +122,8 @@ def _anchor_table() -> list[str]:
 
 
 def _task_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
-    lines = ["| equation | noise | seed | solved | R² | seconds | generator | formula |",
-             "|---|---:|---:|:---:|---:|---:|---|---|"]
+    lines = ["| equation | noise | seed | solved | R² | seconds | generator | structure | formula |",
+             "|---|---:|---:|:---:|---:|---:|---|---|---|"]
     for r in records:
         if r.get("error"):
             formula = f"error: {_cell(r['error'])}"
@@ -132,7 +133,7 @@ def _task_rows(records: Sequence[Mapping[str, Any]]) -> list[str]:
         lines.append(
             f"| {r['equation']} | {float(r['noise']):g} | {r['seed']} | {solved} | "
             f"{_num(r.get('r2'), '.4f')} | {_num(r.get('seconds'), '.1f')} | {_cell(r.get('generator') or '–')} | "
-            f"{formula} |"
+            f"{_cell(r.get('structure') or '–')} | {formula} |"
         )
     return lines
 
@@ -185,6 +186,12 @@ def _render(out: Path, records: Sequence[Mapping[str, Any]], config: Mapping[str
         else:
             lines += ["None of the equations run belong to the SRBench subset.", ""]
         lines += ["## By the generator of the chosen formula (all tasks)", "", *_generator_table(records), ""]
+        lines += ["## Accurate and exact (all tasks)", "",
+                  "Of the tasks whose formula fits the test set to R² > 0.999, how many are the exact formula: "
+                  "the rest are accurate but structurally wrong.", "", *r2_exact_share(records), ""]
+        lines += ["## By family of formula (all tasks)", "",
+                  f"Families as in `kansr.bench.families` ({len(FAMILIES)} groups of hard forms).", "",
+                  *family_table(records), ""]
     lines += [
         "## Published anchors (for context; not measured here)",
         "",

@@ -1,6 +1,7 @@
 """What discovery produces: candidates, the Pareto front, the choice rule and the result."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,9 +10,9 @@ import sympy
 
 from kansr.nn._model import KAN
 from kansr.structure._tree import StructureNode
-from kansr.symbolic._formula import Formula, n_floats
+from kansr.symbolic._formula import Formula
 
-__all__ = ["Candidate", "DiscoveryResult", "pareto_front", "choose"]
+__all__ = ["Candidate", "DiscoveryResult", "pareto_front", "choose", "description_length"]
 
 
 @dataclass
@@ -112,11 +113,54 @@ def pareto_front(cands: Sequence[Candidate]) -> list[Candidate]:
     return front
 
 
-def choose(cands: Sequence[Candidate], y_std: float) -> Candidate:
-    """The least complex candidate within 1.5× of the lowest validation RMSE (+ round-off floor).
+# Symbols a formula is written in besides its inputs: + * / ^, a constant, and the
+# library's unary functions (sqrt exp log sin cos tan tanh sinh cosh arcsin arccos arctan abs ...).
+_N_OPERATORS = 18
+# A fitted floating-point constant is stated to about six significant digits (~20 bits).
+_FLOAT_MANTISSA_BITS = 20.0
 
-    Ties go to fewer floating-point constants (exact ones are preferred), then to the lower error.
+
+def _constant_bits(number: sympy.Number) -> float:
+    """Bits to state one number of a formula: small integers and fractions are cheap, floats dear."""
+    if isinstance(number, sympy.Integer):
+        return 1.0 + math.log2(1 + abs(int(number)))
+    if isinstance(number, sympy.Rational):
+        return 1.0 + math.log2(1 + abs(int(number.p))) + math.log2(int(number.q))
+    value = abs(float(number))
+    exponent = 0 if value == 0 or not math.isfinite(value) else abs(math.floor(math.log10(value)))
+    return 1.0 + _FLOAT_MANTISSA_BITS + math.log2(1 + exponent)
+
+
+def description_length(cand: Candidate, best_rmse: float, n_val: int, n_inputs: int, floor: float) -> float:
+    """Bits to state a candidate and what it leaves unexplained (the choice rule's score).
+
+    ``complexity * log2(n_inputs + 18)`` for the expression tree, plus the
+    bits of each number in it (an integer ``n``: ``1 + log2(1 + |n|)``; a
+    fraction ``p/q``: ``1 + log2(1 + |p|) + log2(q)``; a float: 21 bits plus
+    its decimal exponent), plus ``n_val/2 * log2(e^2 / e_best^2)`` for its
+    validation error ``e`` against the best ``e_best`` (both at least
+    ``floor``, the round-off level, below which errors do not count): the
+    extra bits its residuals cost under a Gaussian code.  Like AI Feynman
+    2.0's description length, but relative to the best candidate so that
+    only differences count.
+    """
+    structure = cand.complexity * math.log2(n_inputs + _N_OPERATORS)
+    numbers = sum(_constant_bits(a) for a in sympy.preorder_traversal(cand.formula.expr)
+                  if isinstance(a, sympy.Number))
+    residual = 0.5 * n_val * 2 * math.log2(max(cand.val_rmse, floor) / max(best_rmse, floor))
+    return structure + numbers + residual
+
+
+def choose(cands: Sequence[Candidate], y_std: float, n_val: int = 0, n_inputs: int = 1) -> Candidate:
+    """The candidate of shortest :func:`description_length` within the noise level.
+
+    Within the noise level means a validation RMSE at most 1.5x the lowest,
+    plus a round-off floor of ``1e-6 * y_std``; outside it no formula is
+    chosen however short.  Inside, a formula full of floating-point
+    constants loses to an exact one unless it fits the ``n_val`` validation
+    rows enough better to pay for its constants.  Ties go to the lower error.
     """
     best_err = min(c.val_rmse for c in cands)
-    ok = [c for c in cands if c.val_rmse <= 1.5 * best_err + 1e-6 * y_std]
-    return min(ok, key=lambda c: (c.complexity, n_floats(c.formula.expr), c.val_rmse))
+    floor = 1e-6 * y_std
+    ok = [c for c in cands if c.val_rmse <= 1.5 * best_err + floor]
+    return min(ok, key=lambda c: (description_length(c, best_err, n_val, n_inputs, floor), c.val_rmse))

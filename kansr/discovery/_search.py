@@ -151,7 +151,7 @@ def discover(
         s.add(sympy.Float(float(np.mean(s.y)), 17), "constant", refit=False)
     # Chosen in search units (complexity counts no unit factors), reported in the data's.
     cands = sorted(s.pool.values(), key=lambda c: (c.complexity, c.val_rmse))
-    chosen = choose(cands, s.y_std)
+    chosen = choose(cands, s.y_std, n_val=len(s.yv), n_inputs=len(s.variables))
     pareto = pareto_front(cands)
     unscaled = {id(c): _unscaled(c, scaling, s.variables) for c in cands}
     best = unscaled[id(chosen)]

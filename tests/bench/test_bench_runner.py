@@ -60,6 +60,23 @@ def fake_task_with_formulas(task: BenchTask) -> dict:
     return {"formula": SPLIT_SQRT[task.equation], "solved": False, "seconds": 0.1, "complexity": 6}
 
 
+def fake_task_by_family(task: BenchTask) -> dict:
+    solved = task.equation in ("I.18.4", "I.8.14")
+    return {"formula": "x", "solved": solved, "accuracy_solved": True, "seconds": 0.1, "complexity": 1,
+            "generator": "fake", "structure": "x0 + x1" if solved else None}
+
+
+def test_summary_counts_solves_by_family_and_the_exact_share_of_accurate_fits(tmp_path):
+    run_benchmark(["I.18.4", "I.11.19", "I.8.14", "I.12.1"], out_dir=tmp_path, workers=1,
+                  task_fn=fake_task_by_family, **SMALL)
+    text = summarize(tmp_path)
+    assert "| 0 | sums of products, weighted means | 2 | 1 | I.18.4 | I.11.19 |" in text
+    assert "| 0 | distances and norms | 1 | 1 | I.8.14 | – |" in text
+    assert "nested relativistic" not in text  # no equation of that family was run
+    assert "| 0 | 4 | 2 | 50.0 % |" in text  # four accurate fits, two exact
+    assert "| fake | x0 + x1 | `x` |" in text  # the structure found is in each task's row
+
+
 def _lines(out: Path) -> list[str]:
     return (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
 
