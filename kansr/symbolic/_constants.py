@@ -213,6 +213,22 @@ def _candidates(v: float) -> list[sympy.Expr]:
     return out
 
 
+def _exponent_candidates(v: float) -> list[sympy.Expr]:
+    """Simple values near an exponent: fractions only (``x**(7*pi/11)`` is no law of nature)."""
+    out = [c for c in _candidates(v) if isinstance(c, sympy.Rational)]
+    frac = Fraction(v).limit_denominator(6)
+    close = sympy.Rational(frac.numerator, frac.denominator)
+    if abs(float(frac) - v) <= 1e-3 * max(abs(v), 1) and close not in out:
+        out.insert(0, close)
+    return out
+
+
+def _exponent_params(template: sympy.Expr, params: Sequence[sympy.Symbol]) -> set[sympy.Symbol]:
+    """The parameters that stand alone as the exponent of a power."""
+    chosen = set(params)
+    return {a.exp for a in template.atoms(sympy.Pow) if a.exp in chosen}
+
+
 def _distance_to_nice(v: float) -> float:
     return min((abs(float(c) - v) / max(abs(v), 1e-12) for c in _candidates(v)), default=math.inf)
 
@@ -252,6 +268,7 @@ def snap_constants(
     limit = start * (1 + rel_slack) + floor
     order = sorted(range(len(params)), key=lambda k: _distance_to_nice(theta[k]))[:max_constants]
     values = dict(zip(params, theta))
+    exponents = _exponent_params(template, params)
     for k in order:
         if deadline is not None and time.perf_counter() > deadline:
             break
@@ -259,7 +276,8 @@ def snap_constants(
         # 0 and ±1 first: a constant that other constants can absorb is then
         # removed instead of being set to a random "nice" value.
         unit = sympy.Integer(1 if values[p] >= 0 else -1)
-        tries = [sympy.Integer(0), unit] + [c for c in _candidates(values[p]) if c != unit]
+        near = _exponent_candidates(values[p]) if p in exponents else _candidates(values[p])
+        tries = [sympy.Integer(0), unit] + [c for c in near if c != unit]
         for value in tries:
             trial = template.xreplace({p: value})
             if trial.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):

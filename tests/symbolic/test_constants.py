@@ -44,3 +44,19 @@ def test_refit_stops_at_its_time_limit_and_keeps_the_best_so_far():
     expr, rmse = refit_constants(start, [x, t], X, y, time_limit=0.3)
     assert time.perf_counter() - began < 5.0  # one Jacobian evaluation may run past the limit
     assert rmse <= before
+
+
+def test_exponents_snap_to_fractions_only():
+    # 1.99925 is within 2e-5 of 7*pi/11, a "nice" constant elsewhere; as an exponent
+    # only fractions are plausible, so it stays a float (2 does not fit these data).
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (500, 2))
+    y = 3.7 * X[:, 0] ** 1.99925 * (1 + 1e-4 * rng.standard_normal(500))
+    x0 = sympy.Symbol("x0")
+    snapped = snap_constants(sympy.Float(3.7) * x0 ** sympy.Float(1.99925), [x0], X[:, :1], y)
+    assert not snapped.has(sympy.pi)
+    (power,) = snapped.atoms(sympy.Pow)
+    assert abs(float(power.exp) - 1.99925) < 1e-4
+    # a plain fraction is still found when the data allow it
+    y = X[:, 0] ** 1.5
+    assert snap_constants(sympy.Float(1.0001) * x0 ** sympy.Float(1.50004), [x0], X[:, :1], y) == x0 ** sympy.Rational(3, 2)
