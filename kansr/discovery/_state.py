@@ -13,7 +13,13 @@ from kansr.discovery._candidates import Candidate
 from kansr.nn._model import KAN
 from kansr.structure._tree import StructureNode
 from kansr.symbolic._constants import refit_constants, snap_constants
-from kansr.symbolic._formula import Formula, complexity, rationalize_constants, simplify_with_timeout
+from kansr.symbolic._formula import (
+    Formula,
+    complexity,
+    merge_float_factors,
+    rationalize_constants,
+    simplify_with_timeout,
+)
 from kansr.symbolic._safe_expr import symbol_for
 
 __all__ = ["Budget", "Search", "MAX_SEARCH_ROWS"]
@@ -101,7 +107,7 @@ class Search:
             self.note(f"{source}: skipped a proposal ({type(exc).__name__}: {exc})")
         for form in forms:
             # Integral floats (x**2.0, 1.0*x) are artefacts of fitting: make them exact.
-            cand = self._score(rationalize_constants(form, rel_tol=1e-12, max_denominator=1), source)
+            cand = self._score(rationalize_constants(merge_float_factors(form), rel_tol=1e-12, max_denominator=1), source)
             if cand is not None:
                 key = str(cand.formula.expr)
                 if key not in self.pool or self.pool[key].val_rmse > cand.val_rmse:

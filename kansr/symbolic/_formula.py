@@ -102,6 +102,26 @@ def nice_value(v: float, rel_tol: float = 1e-3, max_denominator: int = 12, max_s
     return best[1] if best else None
 
 
+def merge_float_factors(expr: sympy.Expr) -> sympy.Expr:
+    """Fold the constant factors of each product that holds a float into one float.
+
+    ``0.37796447*sqrt(7)*x`` becomes ``1.0*x``: sympy keeps a float times an
+    exact irrational apart, which hides that the product is a simple number.
+    """
+    def fold(e: sympy.Basic) -> sympy.Basic:
+        if not isinstance(e, sympy.Mul):
+            return e
+        const = [a for a in e.args if not a.free_symbols]
+        if len(const) < 2 or not any(a.has(sympy.Float) for a in const):
+            return e
+        value = complex(sympy.Mul(*const).evalf(17))
+        if value.imag != 0 or not math.isfinite(value.real):
+            return e
+        return sympy.Mul(sympy.Float(value.real, 17), *[a for a in e.args if a.free_symbols])
+
+    return sympy.bottom_up(expr, fold)
+
+
 def rationalize_constants(expr: sympy.Expr, rel_tol: float = 1e-3, max_denominator: int = 12) -> sympy.Expr:
     """Replace floats that are within ``rel_tol`` of a simple exact value (see :func:`nice_value`)."""
     reps = {}

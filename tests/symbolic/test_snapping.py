@@ -95,3 +95,14 @@ def test_constant_tidying():
     expr = sympy.Float(2.99999) * x ** sympy.Float(2.0000001) + sympy.Float(0.123456789)
     assert rationalize_constants(expr) == 3 * x**2 + sympy.Float(0.123456789)
     assert str(round_constants(sympy.Float(0.123456789) * x, 3)) == "0.123*x"
+
+
+def test_a_float_times_an_exact_irrational_is_folded_so_it_can_be_made_exact():
+    from kansr.symbolic._formula import merge_float_factors
+
+    w, c, v = sympy.symbols("omega_0 c v")
+    found = sympy.Float(0.37796447300922723) * sympy.sqrt(7) * w * sympy.sqrt((c + v) / (c - v))
+    tidy = rationalize_constants(merge_float_factors(found), rel_tol=1e-12, max_denominator=1)
+    assert tidy == w * sympy.sqrt((c + v) / (c - v))
+    exact = sympy.sqrt(2) * sympy.pi * v  # no float: nothing to fold
+    assert merge_float_factors(exact) == exact
