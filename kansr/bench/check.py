@@ -124,6 +124,9 @@ def compare_symbolic(
     X : ndarray of shape (n, d), optional
         Points for the numeric pre-check (e.g. test inputs); columns follow
         `symbols`. Without it, points are drawn uniformly from [0.5, 2.5].
+        With it, a ratio that is constant and of one sign at these points and
+        whose square simplifies to a positive constant counts as constant
+        (square roots sympy cannot merge without the domain, see ``_decide``).
     symbols : sequence of Symbol or str, optional
         Column names of `X`; required when `X` is given.
     positive : sequence of str, optional
@@ -161,12 +164,12 @@ def compare_symbolic(
 
     variables = sorted(truth.free_symbols | model.free_symbols, key=lambda s: s.name)
     points = _points(variables, X, symbols)
-    if _varies(diff, variables, points, _scale(truth, model, variables, points)) and _varies(
-        ratio, variables, points, None
-    ):
+    # Only on the data's own points may the ratio's sign there stand for its sign on the domain.
+    ratio_sign = _steady_sign(ratio, variables, points) if X is not None else 0
+    if _varies(ratio, variables, points, None) and _varies(diff, variables, points, _scale(truth, model, variables, points)):
         return SymbolicVerdict(False, None, None, "difference and ratio vary numerically")
     on_domain = {v: sympy.Symbol(v.name, positive=True) for v in variables if v.name in set(positive)}
-    return _simplify_in_child(diff.xreplace(on_domain), ratio.xreplace(on_domain), float(timeout))
+    return _simplify_in_child(diff.xreplace(on_domain), ratio.xreplace(on_domain), float(timeout), ratio_sign)
 
 
 def check_solution(
@@ -339,9 +342,27 @@ def _varies(expr: sympy.Expr, variables: list[sympy.Symbol], points: np.ndarray,
     return float(values.max() - values.min()) > _REL_TOL * scale
 
 
+def _steady_sign(expr: sympy.Expr, variables: list[sympy.Symbol], points: np.ndarray) -> int:
+    """+1 or -1 when `expr` is finite at every point, constant there and of that sign; else 0."""
+    values = _evaluate(expr, variables, points)
+    if values.size < _MIN_VALID or not np.all(np.isfinite(values)) or np.any(values == 0):
+        return 0
+    if _varies(expr, variables, points, None) or len(set(np.sign(values))) > 1:
+        return 0
+    return int(np.sign(values[0]))
+
+
 # -- child process -----------------------------------------------------------
-def _decide(diff: sympy.Expr, ratio: sympy.Expr) -> SymbolicVerdict:
-    """Try cheap rewrites first, then ``simplify``; runs in the child."""
+def _decide(diff: sympy.Expr, ratio: sympy.Expr, ratio_sign: int = 0) -> SymbolicVerdict:
+    """Try cheap rewrites first, then ``simplify``; runs in the child.
+
+    sympy cannot merge square roots without knowing the sign of what is under
+    them (``sqrt((c + v)/(c - v))`` against ``(1 + v/c)/sqrt(1 - v**2/c**2)``
+    for ``c > v``).  So when the ratio is numerically constant at the test
+    points, of one sign (``ratio_sign``, +1 or -1; 0 otherwise), its square
+    is tried too: a ratio whose square is a positive constant is that
+    constant's root wherever it is continuous, with the sign seen there.
+    """
     for name, rewrite in (("cancel", sympy.cancel), ("expand", sympy.expand), ("simplify", sympy.simplify)):
         for expr, kind in ((diff, "difference"), (ratio, "ratio")):
             value = rewrite(expr)
@@ -349,12 +370,19 @@ def _decide(diff: sympy.Expr, ratio: sympy.Expr) -> SymbolicVerdict:
                 verdict = _constant_verdict(value, kind, f"after {name}")
                 if verdict.solved:
                     return verdict
+    if ratio_sign:
+        square = sympy.simplify(sympy.cancel(sympy.powsimp(sympy.expand_power_base(ratio**2, force=False))))
+        if not square.free_symbols and square.is_positive:
+            verdict = _constant_verdict(ratio_sign * sympy.sqrt(square), "ratio", "its square simplifies to a constant")
+            if verdict.solved:
+                return verdict
     return SymbolicVerdict(False, None, None, "neither difference nor ratio simplifies to a constant")
 
 
-def _simplify_in_child(diff: sympy.Expr, ratio: sympy.Expr, timeout: float) -> SymbolicVerdict:
+
+def _simplify_in_child(diff: sympy.Expr, ratio: sympy.Expr, timeout: float, ratio_sign: int) -> SymbolicVerdict:
     try:
-        return call_with_timeout(_decide, (diff, ratio), timeout)
+        return call_with_timeout(_decide, (diff, ratio, ratio_sign), timeout)
     except TimedOut as exc:
         reason = "simplification timed out" if "timed out" in str(exc) else "simplification process died"
         return SymbolicVerdict(False, None, None, f"{reason} ({exc})")

@@ -100,3 +100,18 @@ def test_positive_domain_identities_count():
     assert check_solution(split, truth, X, y_test, names)["solved"]
     # Without the domain, sqrt(a)*sqrt(b) and sqrt(a*b) differ for negative a, b.
     assert not compare_symbolic(split, truth).solved
+
+
+def test_square_roots_sympy_cannot_merge_are_checked_through_the_ratio_squared():
+    # I.34.14: omega_0*sqrt((c + v)/(c - v)) is (1 + v/c)/sqrt(1 - v**2/c**2)*omega_0 for c > v > 0,
+    # which sympy cannot show directly (the sign of c - v is unknown to it).
+    c, v, w = sympy.symbols("c v omega_0")
+    truth = (1 + v / c) / sympy.sqrt(1 - v**2 / c**2) * w
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(3, 10, 200), rng.uniform(1, 2, 200), rng.uniform(1, 5, 200)])
+    model = w * sympy.sqrt((c + v) / (c - v))
+    assert compare_symbolic(model, truth, X=X, symbols=["c", "v", "omega_0"], positive=["c", "v", "omega_0"]).solved
+    # a ratio whose square is constant but whose sign flips on the data is no solution
+    x = sympy.Symbol("x")
+    Xs = np.linspace(-2, 2, 41)[:, None]
+    assert not compare_symbolic(sympy.sqrt(x**2) + 0 * x, x, X=Xs, symbols=["x"]).solved
