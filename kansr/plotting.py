@@ -1,4 +1,5 @@
-"""Figures for KAN models: the network diagram, training curves, single edges, predictions.
+"""Figures for KAN models: the network diagram, training curves, single edges, predictions,
+and the structure tree discovery read off its surrogate (:func:`plot_structure`).
 
 Every function draws with matplotlib's object API and never calls
 ``plt.show()``.  Pass ``ax=`` to draw into an existing figure; otherwise a
@@ -29,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox, blended_transform_factory
 
 from kansr._fileio import atomic_write
+from kansr._structure_plot import plot_structure
 from kansr._metrics import r2_rmse, r2_score
 from kansr.nn._model import KAN
 
@@ -40,6 +42,7 @@ __all__ = [
     "plot_edge",
     "plot_predictions",
     "save_figure",
+    "plot_structure",
 ]
 
 NUMERIC_COLOR = "#222222"

@@ -206,3 +206,26 @@ def test_save_figure_errors(tmp_path):
     with pytest.raises(ValueError, match="format"):
         save_figure(fig, tmp_path / "x.notaformat")
     assert os.listdir(tmp_path) == []
+
+
+def test_structure_tree_shows_every_node_with_its_leaf_formula():
+    from kansr.plotting import plot_structure
+    from kansr.structure import StructureNode
+
+    a, b, c, d = sympy.symbols("a b c d")
+    product = StructureNode("mul", [0, 1], children=[StructureNode("leaf", [0], formula=sympy.Float(2.000001) * a),
+                                                      StructureNode("leaf", [1], formula=sympy.sqrt(b))])
+    pair = StructureNode("leaf", [2, 3], substitution=("difference", 2, 3), formula=sympy.sin(c - d))
+    root = StructureNode("add", [0, 1, 2, 3], children=[product, pair], scores={"dropped": [4]})
+    ax = plot_structure(root, ["a", "b", "c", "d", "e"])
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("+") == 1 and texts.count("×") == 1 and len(texts) == 5
+    assert "c, d\nonly via c − d\n≈ sin(c - d)" in texts
+    assert "a\n≈ 2.0*a" in texts and "b\n≈ sqrt(b)" in texts
+    assert "irrelevant: e" in ax.get_title()
+    assert len(ax.lines) == 4  # one line per parent-child link
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="uses 4 inputs but 2 names"):
+        plot_structure(root, ["a", "b"])
+    with pytest.raises(TypeError, match="DiscoveryResult.structure"):
+        plot_structure(None, ["a"])

@@ -72,7 +72,7 @@ class DiscoveryResult:
         The tree of separations the ``structure`` generator read off its
         surrogate KAN (None when it did not run or the surrogate was too
         inaccurate); ``structure_text`` is its one-line form in the
-        variables' names.
+        variables' names, :func:`kansr.plotting.plot_structure` draws it.
     """
 
     formula: Formula

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -54,6 +55,10 @@ class StructureNode:
     offset : float
         For ``mul``: the constant ``C`` with ``f = C + prod_i f_i`` (a product
         inside a sum carries the sum's other terms as a constant).
+    formula : sympy.Expr or None
+        For a leaf, the simplest formula an inner search found for it on the
+        surrogate's values (set by the ``structure`` generator; before the
+        refit on the data).
     """
 
     kind: str
@@ -63,6 +68,7 @@ class StructureNode:
     scores: dict = field(default_factory=dict)
     reference: np.ndarray | None = None
     offset: float = 0.0
+    formula: Any = None
 
     def leaves(self) -> list[StructureNode]:
         if self.kind == "leaf":

@@ -125,7 +125,8 @@ def _solve_leaf(node: StructureNode, func, s: Search, reference: np.ndarray, sha
     if len(node.inputs) == 1 and node.substitution is None:
         line = _affine(columns[0], target)
         if line is not None:
-            return [sympy.Float(line[0], 17) * symbols[0] + sympy.Float(line[1], 17)]
+            node.formula = sympy.Float(line[0], 17) * symbols[0] + sympy.Float(line[1], 17)
+            return [node.formula]
     X_leaf = np.column_stack(columns)
     # Cheap exact generators first; the KAN-based ones only when nothing fits to the surrogate's error.
     found = []
@@ -147,7 +148,9 @@ def _solve_leaf(node: StructureNode, func, s: Search, reference: np.ndarray, sha
     tolerance = max(10 * min(c.val_rmse for c in found), 3 * error * s.y_std)
     picks = sorted((c for c in found if c.val_rmse <= tolerance and c.formula.expr.free_symbols),
                    key=lambda c: (c.complexity, c.val_rmse))
-    return [c.formula.expr.xreplace(replace) for c in picks[:_PER_LEAF]]
+    out = [c.formula.expr.xreplace(replace) for c in picks[:_PER_LEAF]]
+    node.formula = out[0] if out else None
+    return out
 
 
 def _affine(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
