@@ -30,8 +30,8 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox, blended_transform_factory
 
 from kansr._fileio import atomic_write
-from kansr._structure_plot import plot_structure
 from kansr._metrics import r2_rmse, r2_score
+from kansr._structure_plot import plot_structure
 from kansr.nn._model import KAN
 
 __all__ = [
