@@ -13,6 +13,7 @@ looking like structure.  The thresholds that turn scores into decisions are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -26,6 +27,8 @@ __all__ = [
     "symmetry_scores",
     "SYMMETRIES",
     "composition_score",
+    "monomial_group",
+    "MonomialGroup",
     "step_interactions",
     "StepScores",
 ]
@@ -37,6 +40,7 @@ THRESHOLDS: dict[str, float] = {
     "multiplicative": 0.03,
     "symmetry": 0.02,
     "composition": 0.03,
+    "monomial": 0.02,
 }
 
 # Curvature below this fraction of the function's spread counts as none.
@@ -260,3 +264,100 @@ def step_interactions(func, data: np.ndarray, active: list[int], *, trusted: np.
         r_shifted = (g0 * gab - ga * gb)[p, ok]
         shifted[i, j] = np.sqrt(np.mean(r_shifted**2)) / (2 * spread * max(size, spread))
     return StepScores(add + add.T, mul + mul.T, shifted + shifted.T, n_used, offset)
+
+
+@dataclass(frozen=True)
+class MonomialGroup:
+    """``f = prod x_i**prefactor_i * F(prod x_i**exponents_i)`` (see :func:`monomial_group`).
+
+    Attributes
+    ----------
+    exponents : tuple of Fraction
+        The group ``m``'s exponents, one per input tested (the smallest
+        nonzero one 1 in size, the first nonzero positive).
+    prefactor : tuple of Fraction
+        The monomial ``w`` in front (all zero when there is none).
+    score : float
+        How far the log-gradients are from that form (0: exactly).
+    """
+
+    exponents: tuple[Fraction, ...]
+    prefactor: tuple[Fraction, ...]
+    score: float
+
+
+def _fractions(v: np.ndarray, tol: float, max_denominator: int = 2) -> tuple[Fraction, ...] | None:
+    out = tuple(Fraction(float(x)).limit_denominator(max_denominator) for x in v)
+    return out if all(abs(float(q) - float(x)) <= tol for q, x in zip(out, v)) else None
+
+
+def _group_exponents(e: np.ndarray, tol: float) -> tuple[Fraction, ...] | None:
+    """A direction in exponent space as small fractions: scaled by each entry in turn, the first that rounds."""
+    big = np.abs(e) >= 0.1 * np.max(np.abs(e))
+    for k in np.argsort(np.where(big, np.abs(e), np.inf)):  # smallest significant entry first
+        if not big[k]:
+            break
+        scaled = e / e[k] * np.sign(e[np.flatnonzero(big)[0]] / e[k])
+        q = _fractions(np.where(big, scaled, 0.0), tol)
+        if q is not None and sum(x != 0 for x in q) >= 2:
+            return q
+    return None
+
+
+def _prefactor(mean: np.ndarray, e: tuple[Fraction, ...], tol: float) -> tuple[Fraction, ...] | None:
+    """The simplest monomial ``a`` with ``mean = a + s e`` for some s: most zeros, then smallest sizes."""
+    ev = np.array([float(x) for x in e])
+    shifts = [0.0] + [-mean[i] / ev[i] for i in range(len(ev)) if ev[i] != 0]
+    best = None
+    for t in shifts:
+        q = _fractions(mean + t * ev, tol)
+        if q is None:
+            continue
+        key = (-sum(x == 0 for x in q), sum(abs(x) for x in q))
+        if best is None or key < best[0]:
+            best = (key, q)
+    return None if best is None else best[1]
+
+
+def monomial_group(d: Derivatives, inputs: list[int], tol: float = 0.1) -> MonomialGroup | None:
+    """Whether ``f`` depends on ``inputs`` only through one monomial ``m``, up to a monomial factor.
+
+    For ``f = w(x) F(m(x))`` with ``w = prod x_i**a_i`` and
+    ``m = prod x_i**e_i``, the log-gradients ``g_i = x_i ∂f/∂x_i / f`` are
+    ``a + s(x) e`` with ``s = m F'(m) / F``: every point's ``g`` lies on one
+    line of exponent space.  The score is the RMS distance of the ``g`` from
+    their best line (an SVD of the centred ``g``) over their RMS size; the
+    line's direction, scaled to small fractions, is ``e``, and the simplest
+    fractional point on it ``a``.  ``F(m)`` is then a function of one
+    variable (``exp(-m)``, ``1/(exp(m) - 1)``, ...): Boltzmann, Planck and
+    Arrhenius factors, and every law whose inputs enter through one
+    dimensionless group.  Needs positive inputs and ``f`` away from 0.
+
+    Returns
+    -------
+    MonomialGroup or None
+        None when the test does not apply (signs, fewer than two inputs,
+        ``g`` nearly constant: ``f`` is a plain monomial) or the direction
+        or the prefactor is not made of small fractions (within ``tol``).
+    """
+    x = d.points[:, inputs]
+    if len(inputs) < 2 or np.any(x <= 0) or not np.all(np.isfinite(d.f)):
+        return None
+    f = d.f
+    if np.min(np.abs(f)) < 1e-6 * np.max(np.abs(f)) or not (np.all(f > 0) or np.all(f < 0)):
+        return None
+    G = x * d.grad[:, inputs] / f[:, None]
+    size = float(np.sqrt(np.mean(np.sum(G**2, axis=1))))
+    mean = G.mean(axis=0)
+    _, sv, vt = np.linalg.svd(G - mean, full_matrices=False)
+    spread = sv / np.sqrt(len(G))
+    if size == 0 or spread[0] < 0.05 * size:
+        return None  # g hardly moves: a plain monomial (or a constant) -- the power-law search's job
+    score = float(np.sqrt(np.sum(spread[1:] ** 2)) / size)
+    exponents = _group_exponents(vt[0], tol)
+    if exponents is None:
+        return None
+    prefactor = _prefactor(mean, exponents, tol)
+    if prefactor is None:
+        return None
+    return MonomialGroup(exponents, prefactor, score)

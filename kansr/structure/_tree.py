@@ -12,7 +12,9 @@ point).  It is split when its inputs fall into groups that do not interact:
 
 A node that does not split is a ``leaf``: a small problem for an exact search,
 possibly in fewer variables when a pair of its inputs enters only through
-``a - b``, ``a + b``, ``a * b`` or ``a / b`` (``substitution``).
+``a - b``, ``a + b``, ``a * b`` or ``a / b`` (``substitution``), or in one
+variable when all of them enter through one monomial ``m`` up to a monomial
+factor, ``w(x) F(m(x))`` (``monomial``; Boltzmann and Planck factors).
 """
 from __future__ import annotations
 
@@ -24,7 +26,14 @@ import networkx as nx
 import numpy as np
 
 from kansr.structure._derivatives import derivatives_of
-from kansr.structure._scores import THRESHOLDS, relevance, step_interactions, symmetry_scores
+from kansr.structure._scores import (
+    THRESHOLDS,
+    MonomialGroup,
+    monomial_group,
+    relevance,
+    step_interactions,
+    symmetry_scores,
+)
 
 __all__ = ["StructureNode", "find_structure", "held_rows", "choose_reference", "SPLIT_THRESHOLD", "TRANSFORMS"]
 
@@ -55,6 +64,9 @@ class StructureNode:
     offset : float
         For ``mul``: the constant ``C`` with ``f = C + prod_i f_i`` (a product
         inside a sum carries the sum's other terms as a constant).
+    monomial : MonomialGroup or None
+        For a leaf, ``f = w F(m)`` with monomials ``w`` and ``m`` of its
+        inputs (see :func:`~kansr.structure._scores.monomial_group`).
     formula : sympy.Expr or None
         For a leaf, the simplest formula an inner search found for it on the
         surrogate's values (set by the ``structure`` generator; before the
@@ -68,6 +80,7 @@ class StructureNode:
     scores: dict = field(default_factory=dict)
     reference: np.ndarray | None = None
     offset: float = 0.0
+    monomial: MonomialGroup | None = None
     formula: Any = None
 
     def leaves(self) -> list[StructureNode]:
@@ -83,6 +96,8 @@ class StructureNode:
                 kind, a, b = self.substitution
                 op = {"difference": "-", "sum": "+", "product": "*", "ratio": "/"}[kind]
                 label += f" [{names[a]} {op} {names[b]}]"
+            if self.monomial is not None:
+                return _monomial_text(self.monomial, [names[i] for i in self.inputs])
             return label if len(self.inputs) == 1 else f"f({label})"
         text = f"{self.kind}({', '.join(c.describe(names) for c in self.children)})"
         return text + " + C" if self.offset else text
@@ -90,7 +105,22 @@ class StructureNode:
     @property
     def is_trivial(self) -> bool:
         """A single leaf: the tests found nothing to split."""
-        return self.kind == "leaf" and self.substitution is None
+        return self.kind == "leaf" and self.substitution is None and self.monomial is None
+
+
+def _power_text(names: list[str], exponents) -> str:
+    num = [n if q == 1 else f"{n}**{q}" for n, q in zip(names, exponents) if q > 0]
+    den = [n if q == -1 else f"{n}**{-q}" for n, q in zip(names, exponents) if q < 0]
+    text = "*".join(num) or "1"
+    return text + (f"/({'*'.join(den)})" if len(den) > 1 else f"/{den[0]}" if den else "")
+
+
+def _monomial_text(group: MonomialGroup, names: list[str]) -> str:
+    """``w*F(m)`` in the inputs' names, e.g. ``h*omega**3*F(h*omega/(kb*T))``."""
+    inner = f"F({_power_text(names, group.exponents)})"
+    if not any(group.prefactor):
+        return inner
+    return f"{_power_text(names, group.prefactor)}*{inner}"
 
 
 def _components(scores: np.ndarray, threshold: float) -> list[list[int]]:
@@ -165,9 +195,10 @@ def held_rows(data: np.ndarray, inputs: list[int], reference: np.ndarray) -> np.
     return rows
 
 
-def _node(func, grad_func, data, inputs, reference, threshold, seed, depth, allow_transform) -> StructureNode:
+def _node(func, grad_func, data, inputs, reference, threshold, seed, depth, allow_transform,
+          value_transform: str | None = None) -> StructureNode:
     if len(inputs) == 1 or depth == 0:
-        return _leaf(grad_func, data, inputs, reference, threshold)
+        return _leaf(grad_func, data, inputs, reference, threshold, value_transform)
     rows = held_rows(data, inputs, reference)
     for kind, transform in (("split", None), *(TRANSFORMS.items() if allow_transform else ())):
         if kind == "inverse":
@@ -190,7 +221,8 @@ def _node(func, grad_func, data, inputs, reference, threshold, seed, depth, allo
             else:
                 child_func = _composed(transform, func)
             children = [_node(child_func, grad_func, data, [inputs[i] for i in g], reference, threshold, seed,
-                              depth - 1, allow_transform=False) for g in groups]
+                              depth - 1, allow_transform=False,
+                              value_transform=value_transform if kind == "split" else kind) for g in groups]
             node = StructureNode(op, list(inputs), children, scores={"max_within": _max_within(scores, groups),
                                                                       "min_across": _min_across(scores, groups),
                                                                       "corners": steps.corners})
@@ -198,7 +230,7 @@ def _node(func, grad_func, data, inputs, reference, threshold, seed, depth, allo
             if kind == "split":
                 return node
             return StructureNode(kind, list(inputs), [node])
-    return _leaf(grad_func, data, inputs, reference, threshold)
+    return _leaf(grad_func, data, inputs, reference, threshold, value_transform)
 
 
 def _composed(transform, func):
@@ -218,13 +250,23 @@ def _min_across(scores: np.ndarray, groups: list[list[int]]) -> float:
     return float(np.nanmin(vals)) if vals else 0.0
 
 
-def _leaf(grad_func, data, inputs, reference, threshold) -> StructureNode:
-    """A leaf, with the best pair invariant when one holds (gradient-ratio tests)."""
+def _leaf(grad_func, data, inputs, reference, threshold, value_transform: str | None = None) -> StructureNode:
+    """A leaf, with its monomial group and the best pair invariant when they hold (gradient tests).
+
+    ``value_transform`` names the transform of ``f`` the leaf's function is
+    (under a ``square`` or ``inverse`` node), so that the monomial factor
+    is that of the function the leaf's search fits.
+    """
     leaf = StructureNode("leaf", list(inputs))
     if grad_func is None or len(inputs) < 2:
         return leaf
     rows = held_rows(data[: min(len(data), 500)], inputs, reference)
     d = derivatives_of(grad_func, rows)
+    value = d if value_transform is None else d.transformed(value_transform)
+    group = None if value is None else monomial_group(value, inputs)
+    if group is not None and group.score <= max(THRESHOLDS["monomial"], threshold):
+        leaf.monomial = group
+        leaf.scores["monomial"] = group.score
     best = None
     for i, a in enumerate(inputs):
         for b in inputs[i + 1:]:

@@ -12,6 +12,7 @@ from kansr.structure import (
     additive_interaction,
     composition_score,
     derivatives_of,
+    monomial_group,
     multiplicative_interaction,
     relevance,
     step_interactions,
@@ -109,3 +110,43 @@ def test_step_scores_refuse_to_decide_far_from_correlated_data():
     assert used < 0.25 * 400, used
     assert add[0, 2] <= SPLIT_THRESHOLD
     assert np.nanmax(add) <= SPLIT_THRESHOLD
+
+
+def _perturbed(d, noise: float, seed: int = 2):
+    """Derivatives with relative errors of size ``noise`` in values and gradients (a surrogate's)."""
+    from kansr.structure import Derivatives
+
+    rng = np.random.default_rng(seed)
+    return Derivatives(d.points, d.f * (1 + noise * rng.standard_normal(d.f.shape)),
+                       d.grad * (1 + noise * rng.standard_normal(d.grad.shape)), d.hess, d.scales)
+
+
+GROUP_POINTS = RNG.uniform(1.0, 2.0, size=(400, 4))
+_F = __import__("fractions").Fraction
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.01])
+@pytest.mark.parametrize("f, exponents, prefactor", [
+    # Planck: a*b**3/(exp(a*b/(c*d)) - 1)
+    (lambda x: x[:, 0] * x[:, 1] ** 3 / (torch.exp(x[:, 0] * x[:, 1] / (x[:, 2] * x[:, 3])) - 1), (1, 1, -1, -1), (1, 3, 0, 0)),
+    # Boltzmann with a free factor: c*exp(-a*b*d/c**2)
+    (lambda x: x[:, 2] * torch.exp(-x[:, 0] * x[:, 1] * x[:, 3] / x[:, 2] ** 2), (1, 1, -2, 1), (0, 0, 1, 0)),
+    # a Gaussian in a ratio, over its scale: exp(-(a/b)**2/2)/b, c and d unused
+    (lambda x: torch.exp(-(x[:, 0] / x[:, 1]) ** 2 / 2) / x[:, 1] + 0 * x[:, 2] * x[:, 3], (1, -1, 0, 0), (0, -1, 0, 0)),
+])
+def test_monomial_group_finds_the_group_and_its_factor(f, exponents, prefactor, noise):
+    group = monomial_group(_perturbed(derivatives_of(f, GROUP_POINTS), noise), [0, 1, 2, 3])
+    assert group is not None and group.score <= THRESHOLDS["monomial"] + noise
+    assert group.exponents == tuple(map(_F, exponents)) and group.prefactor == tuple(map(_F, prefactor))
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.01])
+@pytest.mark.parametrize("f", [
+    lambda x: x[:, 0] + x[:, 1] * x[:, 2] + x[:, 3],  # a sum of monomials
+    lambda x: torch.sin(x[:, 0] * x[:, 1]) + x[:, 2] + x[:, 3],  # a group, plus other terms
+    lambda x: (x[:, 0] * x[:, 2] + x[:, 1] * x[:, 3]) / (x[:, 0] + x[:, 1]),  # a weighted mean
+    lambda x: torch.exp(-x[:, 0] * x[:, 1]) * torch.exp(-x[:, 2] / x[:, 3]),  # two groups
+])
+def test_monomial_group_refuses_functions_of_more_than_one_group(f, noise):
+    group = monomial_group(_perturbed(derivatives_of(f, GROUP_POINTS), noise), [0, 1, 2, 3])
+    assert group is None or group.score > THRESHOLDS["monomial"] + noise

@@ -70,3 +70,13 @@ def test_the_tree_read_off_a_trained_surrogate_kan(noise):
     assert sur.val_error < 0.05
     tree = find_structure(sur, sur.torch_function, X[:500], error=sur.val_error)
     assert tree.describe(["beta", "alpha", "theta"]) == "mul(beta, mul(alpha, theta) + C)"
+
+
+def test_a_planck_law_is_a_monomial_factor_times_a_function_of_one_group():
+    def planck(x):  # h*omega**3/(c**2*(exp(h*omega/(kb*T)) - 1)), I.41.16's structure
+        exp = torch.exp if isinstance(x, torch.Tensor) else np.exp
+        return x[:, 0] * x[:, 1] ** 3 / (x[:, 2] ** 2 * (exp(x[:, 0] * x[:, 1] / (x[:, 3] * x[:, 4])) - 1))
+
+    X = np.random.default_rng(4).uniform(1, 2, size=(600, 5))
+    tree = find_structure(planck, planck, X)
+    assert tree.describe(["h", "omega", "c", "kb", "T"]) == "mul(h*omega**3*F(h*omega/(kb*T)), c)"

@@ -102,6 +102,39 @@ def _solve(node: StructureNode, func, s: Search, reference: np.ndarray, share, e
     return out
 
 
+def _monomial(s: Search, inputs: list[int], exponents) -> tuple[np.ndarray, sympy.Expr]:
+    """Values on the training rows and expression of ``prod x_i**q_i`` over ``inputs``."""
+    values = np.prod([s.X[:, i] ** float(q) for i, q in zip(inputs, exponents)], axis=0)
+    expr = sympy.Mul(*[s.variables[i] ** sympy.Rational(q.numerator, q.denominator)
+                       for i, q in zip(inputs, exponents)])
+    return values, expr
+
+
+def _solve_monomial_leaf(node: StructureNode, target: np.ndarray, s: Search, share, error: float) -> list[sympy.Expr]:
+    """``w F(m)`` for a leaf with a monomial group: ``F`` by a one-variable search on ``(m, target / w)``."""
+    from kansr.discovery._registry import GENERATORS
+    from kansr.discovery._search import discover
+
+    group = node.monomial
+    assert group is not None
+    m, m_expr = _monomial(s, node.inputs, group.exponents)
+    w, w_expr = _monomial(s, node.inputs, group.prefactor)
+    with np.errstate(all="ignore"):
+        inner_target = target / w
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(inner_target))):
+        return []
+    u = symbol_for("m_group")
+    inner = discover(m[:, None], inner_target, [u.name], seed=s.seed, time_budget=share,
+                     generators=[g for g in LEAF_GENERATORS_CHEAP if g in GENERATORS])
+    if inner.interrupted:
+        raise KeyboardInterrupt
+    tolerance = max(10 * inner.best.val_rmse, 3 * error * float(np.std(inner_target)))
+    picks = sorted((c for c in inner.pareto if c.val_rmse <= tolerance and c.formula.expr.free_symbols),
+                   key=lambda c: (c.complexity, c.val_rmse))
+    s.note(f"structure: leaf {node.describe(s.names)}: F = {picks[0].formula.expr if picks else 'none found'}")
+    return [w_expr * c.formula.expr.xreplace({u: m_expr}) for c in picks[:_PER_LEAF]]
+
+
 def _solve_leaf(node: StructureNode, func, s: Search, reference: np.ndarray, share, error: float) -> list[sympy.Expr]:
     from kansr.discovery._registry import GENERATORS
     from kansr.discovery._search import discover  # a leaf is a whole (smaller) discovery
@@ -111,6 +144,14 @@ def _solve_leaf(node: StructureNode, func, s: Search, reference: np.ndarray, sha
         target = func(rows)
     if not np.all(np.isfinite(target)):
         return []
+    if node.monomial is not None:
+        t0 = time.perf_counter()
+        out = _solve_monomial_leaf(node, target, s, share, error)
+        if out:
+            node.formula = out[0]
+            return out
+        if share is not None:
+            share = max(share - (time.perf_counter() - t0), 1.0)
     columns = [s.X[:, i] for i in node.inputs]
     names = [s.names[i] for i in node.inputs]
     symbols = [s.variables[i] for i in node.inputs]
