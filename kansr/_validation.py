@@ -301,7 +301,11 @@ def check_names(names: Sequence[object] | None, n_features: int) -> list[str]:
                 f"variable name {n!r} is not a valid identifier (letters, digits, _; not starting with a digit); "
                 f"kansr.sanitize_names would make it {sanitize_name(n)!r}"
             )
-        if sanitize_name(n) != n:  # a keyword or a formula function: the formula could not be read back
+        from kansr.symbolic._safe_expr import FUNCTIONS
+
+        # A keyword or a formula function could not be read back (x_, _t are fine: sanitize_name
+        # would strip their underscores, but as names they are unambiguous).
+        if keyword.iskeyword(n) or n in FUNCTIONS:
             what = "a Python keyword" if keyword.iskeyword(n) else "the name of a formula function"
             raise DataError(f"variable name {n!r} is {what}; use another name, e.g. {sanitize_name(n)!r}")
     return checked

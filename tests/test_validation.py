@@ -326,3 +326,11 @@ def test_validate_arrays_allows_constant_target():
 
 def test_data_error_is_value_error():
     assert issubclass(DataError, ValueError)
+
+
+def test_names_with_leading_or_trailing_underscores_are_accepted():
+    # Feynman's g_ (II.34.11): a valid, unambiguous name, though sanitize_name would strip it
+    from kansr._validation import check_xy
+
+    X, y, names = check_xy(np.ones((12, 2)) * np.arange(12)[:, None], np.arange(12.0), ["g_", "_t"])
+    assert names == ["g_", "_t"]

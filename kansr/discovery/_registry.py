@@ -24,7 +24,7 @@ from kansr.discovery.generators._monomial_factor import gen_monomial_factor
 from kansr.discovery.generators._nested import gen_nested
 from kansr.discovery.generators._regression import gen_linear, gen_monomial_sum, gen_power_law
 from kansr.discovery.generators._sparse import gen_sparse
-from kansr.discovery.generators._structure import gen_structure
+from kansr.discovery.generators._structure import gen_structure, gen_structure_kan
 
 __all__ = ["Generator", "REGISTRY", "GENERATORS", "get_generators"]
 
@@ -71,6 +71,9 @@ REGISTRY: tuple[Generator, ...] = (
     Generator("structure", gen_structure,
               "separations read off a surrogate KAN (sums, products, of y, y**2 or 1/y), leaves solved exactly",
               skip_when_solved=True, min_seconds=2 * _KAN_SECONDS),
+    Generator("structure_kan", gen_structure_kan,
+              "a KAN shaped like the structure tree (its sums, products and transforms as nodes), snapped edge by edge",
+              skip_when_solved=True, min_seconds=_KAN_SECONDS),
     Generator("additive", gen_additive, "a [n, 1] KAN: y = sum_i g_i(x_i)", min_seconds=_KAN_SECONDS),
     Generator("multiplicative", gen_multiplicative, "a [n, 1] KAN on log|y|: y = ±exp(sum_i g_i(x_i))",
               min_seconds=_KAN_SECONDS),

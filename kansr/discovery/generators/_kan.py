@@ -9,6 +9,7 @@ import torch
 
 from kansr.discovery._state import Search
 from kansr.nn._model import KAN
+from kansr.structure._shaped import ShapedLayout
 from kansr.symbolic._formula import model_formula
 from kansr.symbolic._snap import auto_symbolic, fix_symbolic
 from kansr.train._fit import fit
@@ -17,18 +18,30 @@ from kansr.train._pruning import prune
 
 def kan_formulas(s: Search, width, target: np.ndarray, steps: int, lamb: float = 0.0,
                   prune_model: bool = False, seed: int = 0, mult_arity: int = 2,
-                  first_mask: np.ndarray | None = None, linear_output: bool = False) -> tuple[list[sympy.Expr], KAN]:
+                  first_mask: np.ndarray | None = None, linear_output: bool = False,
+                  layout: ShapedLayout | None = None) -> tuple[list[sympy.Expr], KAN]:
     """Train a KAN of ``width`` on (X, target) and snap it in several ways.
 
     Edge fits are only as exact as the splines, so each snapping strictness
     (how much better a complex function must fit to beat a simple one) gives
-    its own formula; the constant refit on the data arbitrates later.
+    its own formula; the constant refit on the data arbitrates later.  With
+    ``layout`` (a structure-shaped KAN) its widths, arity and edge masks are
+    used instead of ``width`` and ``mult_arity``.
     """
+    if layout is not None:
+        width, mult_arity = layout.width, layout.mult_arity
     model = KAN(width, grid=5, k=3, seed=seed, dtype=torch.float64, input_names=s.names, mult_arity=mult_arity)
     model.set_normalization(s.X, target)
     if first_mask is not None:
         with torch.no_grad():
             model.layers[0].mask.copy_(torch.as_tensor(first_mask))
+    if layout is not None:
+        with torch.no_grad():
+            for layer, mask, slots in zip(model.layers, layout.masks, layout.factor_slots):
+                layer.mask.copy_(torch.as_tensor(mask))
+                layer.bias[torch.as_tensor(slots, dtype=torch.long)] = 1.0  # a product's factors start near 1
+        for l, i, j in layout.linear:
+            fix_symbolic(model, l, i, j, "x", fit_params=False)
     if linear_output:  # the last layer is an affine map of its input: trainable c*(a*x+b)+d
         for j in range(model.layers[-1].n_in):
             fix_symbolic(model, len(model.layers) - 1, j, 0, "x", fit_params=False)
