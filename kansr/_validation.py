@@ -295,14 +295,14 @@ def check_names(names: Sequence[object] | None, n_features: int) -> list[str]:
     dup = [n for n, k in Counter(checked).items() if k > 1]
     if dup:
         raise DataError(f"names must be distinct; {', '.join(map(repr, dup))} given more than once")
+    from kansr.symbolic._safe_expr import FUNCTIONS  # here: kansr.symbolic imports this module
+
     for n in checked:
         if not n.isidentifier():
             raise DataError(
                 f"variable name {n!r} is not a valid identifier (letters, digits, _; not starting with a digit); "
                 f"kansr.sanitize_names would make it {sanitize_name(n)!r}"
             )
-        from kansr.symbolic._safe_expr import FUNCTIONS
-
         # A keyword or a formula function could not be read back (x_, _t are fine: sanitize_name
         # would strip their underscores, but as names they are unambiguous).
         if keyword.iskeyword(n) or n in FUNCTIONS:

@@ -164,9 +164,10 @@ def compare_symbolic(
 
     variables = sorted(truth.free_symbols | model.free_symbols, key=lambda s: s.name)
     points = _points(variables, X, symbols)
+    ratio_values = _evaluate(ratio, variables, points)
     # Only on the data's own points may the ratio's sign there stand for its sign on the domain.
-    ratio_sign = _steady_sign(ratio, variables, points) if X is not None else 0
-    if _varies(ratio, variables, points, None) and _varies(diff, variables, points, _scale(truth, model, variables, points)):
+    ratio_sign = _steady_sign(ratio_values) if X is not None else 0
+    if _spread_exceeds(ratio_values, None) and _varies(diff, variables, points, _scale(truth, model, variables, points)):
         return SymbolicVerdict(False, None, None, "difference and ratio vary numerically")
     on_domain = {v: sympy.Symbol(v.name, positive=True) for v in variables if v.name in set(positive)}
     return _simplify_in_child(diff.xreplace(on_domain), ratio.xreplace(on_domain), float(timeout), ratio_sign)
@@ -333,7 +334,11 @@ def _scale(truth: sympy.Expr, model: sympy.Expr, variables: list[sympy.Symbol], 
 
 def _varies(expr: sympy.Expr, variables: list[sympy.Symbol], points: np.ndarray, scale: float | None) -> bool:
     """True only when `expr` is clearly not constant at the finite points."""
-    values = _evaluate(expr, variables, points)
+    return _spread_exceeds(_evaluate(expr, variables, points), scale)
+
+
+def _spread_exceeds(values: np.ndarray, scale: float | None) -> bool:
+    """True only when the finite ``values`` clearly differ (see :func:`_varies`)."""
     values = values[np.isfinite(values)]
     if values.size < _MIN_VALID:
         return False  # abstain
@@ -342,12 +347,11 @@ def _varies(expr: sympy.Expr, variables: list[sympy.Symbol], points: np.ndarray,
     return float(values.max() - values.min()) > _REL_TOL * scale
 
 
-def _steady_sign(expr: sympy.Expr, variables: list[sympy.Symbol], points: np.ndarray) -> int:
-    """+1 or -1 when `expr` is finite at every point, constant there and of that sign; else 0."""
-    values = _evaluate(expr, variables, points)
+def _steady_sign(values: np.ndarray) -> int:
+    """+1 or -1 when ``values`` are all finite, constant and of that sign; else 0."""
     if values.size < _MIN_VALID or not np.all(np.isfinite(values)) or np.any(values == 0):
         return 0
-    if _varies(expr, variables, points, None) or len(set(np.sign(values))) > 1:
+    if _spread_exceeds(values, None) or len(set(np.sign(values))) > 1:
         return 0
     return int(np.sign(values[0]))
 
@@ -377,7 +381,6 @@ def _decide(diff: sympy.Expr, ratio: sympy.Expr, ratio_sign: int = 0) -> Symboli
             if verdict.solved:
                 return verdict
     return SymbolicVerdict(False, None, None, "neither difference nor ratio simplifies to a constant")
-
 
 
 def _simplify_in_child(diff: sympy.Expr, ratio: sympy.Expr, timeout: float, ratio_sign: int) -> SymbolicVerdict:

@@ -147,7 +147,7 @@ def description_length(cand: Candidate, best_rmse: float, n_val: int, n_inputs: 
     structure = cand.complexity * math.log2(n_inputs + _N_OPERATORS)
     numbers = sum(_constant_bits(a) for a in sympy.preorder_traversal(cand.formula.expr)
                   if isinstance(a, sympy.Number))
-    residual = 0.5 * n_val * 2 * math.log2(max(cand.val_rmse, floor) / max(best_rmse, floor))
+    residual = n_val * math.log2(max(cand.val_rmse, floor) / max(best_rmse, floor))  # n/2 * log2(e^2/e_best^2)
     return structure + numbers + residual
 
 

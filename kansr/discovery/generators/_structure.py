@@ -132,9 +132,7 @@ def _solve_monomial_leaf(node: StructureNode, target: np.ndarray, s: Search, sha
                      generators=[g for g in LEAF_GENERATORS_CHEAP if g in GENERATORS])
     if inner.interrupted:
         raise KeyboardInterrupt
-    tolerance = max(10 * inner.best.val_rmse, 3 * error * float(np.std(inner_target)))
-    picks = sorted((c for c in inner.pareto if c.val_rmse <= tolerance and c.formula.expr.free_symbols),
-                   key=lambda c: (c.complexity, c.val_rmse))
+    picks = _simplest_within(inner.pareto, max(10 * inner.best.val_rmse, 3 * error * float(np.std(inner_target))))
     s.note(f"structure: leaf {node.describe(s.names)}: F = {picks[0].formula.expr if picks else 'none found'}")
     return [w_expr * c.formula.expr.xreplace({u: m_expr}) for c in picks[:_PER_LEAF]]
 
@@ -190,12 +188,16 @@ def _solve_leaf(node: StructureNode, func, s: Search, reference: np.ndarray, sha
     # The leaf's data is the surrogate's, exact only to its error: every formula of the
     # fronts within that error is a fair guess, simplest first (the refit on the data decides).
     # The surrogate's error is relative to the spread of y, not of this leaf's values.
-    tolerance = max(10 * min(c.val_rmse for c in found), 3 * error * s.y_std)
-    picks = sorted((c for c in found if c.val_rmse <= tolerance and c.formula.expr.free_symbols),
-                   key=lambda c: (c.complexity, c.val_rmse))
+    picks = _simplest_within(found, max(10 * min(c.val_rmse for c in found), 3 * error * s.y_std))
     out = [c.formula.expr.xreplace(replace) for c in picks[:_PER_LEAF]]
     node.formula = out[0] if out else None
     return out
+
+
+def _simplest_within(found, tolerance: float) -> list:
+    """The non-constant candidates within ``tolerance`` of validation RMSE, simplest first."""
+    return sorted((c for c in found if c.val_rmse <= tolerance and c.formula.expr.free_symbols),
+                  key=lambda c: (c.complexity, c.val_rmse))
 
 
 def _affine(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
