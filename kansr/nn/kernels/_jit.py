@@ -88,8 +88,19 @@ def _load():
     """
     global _kernels
     if _kernels is None:
+        import numba
+        import torch
+
         from kansr.nn.kernels import _numba as _numba_layer
 
+        # Starting numba's OpenMP pool sets the OpenMP thread count, which torch shares
+        # (one libgomp per process), to NUMBA_NUM_THREADS: a caller's
+        # torch.set_num_threads(1) was silently undone, and two benchmark workers ran
+        # two threads each, spinning against each other (4-30x slower steps, measured).
+        threads = torch.get_num_threads()
+        numba.get_num_threads()  # starts the pool now rather than inside a kernel call
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         _kernels = _numba_layer
     return _kernels
 
