@@ -22,6 +22,7 @@ from kansr.discovery.generators._kan import (
 )
 from kansr.discovery.generators._monomial_factor import gen_monomial_factor
 from kansr.discovery.generators._nested import gen_nested
+from kansr.discovery.generators._radical import gen_radical
 from kansr.discovery.generators._regression import gen_linear, gen_monomial_sum, gen_power_law
 from kansr.discovery.generators._sparse import gen_sparse
 from kansr.discovery.generators._structure import gen_structure, gen_structure_kan
@@ -62,6 +63,8 @@ REGISTRY: tuple[Generator, ...] = (
     Generator("linear", gen_linear, "least squares y = sum_i w_i x_i + c"),
     Generator("power_law", gen_power_law, "y = C * prod_i x_i^p_i from a linear fit of log|y| on log x_i"),
     Generator("monomial_sum", gen_monomial_sum, "sparse sums of up to four monomials, exponents in {-2, -1, 1, 2}"),
+    Generator("radical", gen_radical, "a sum of monomials times (1 ± z**2)**(±1/2) for a ratio z = x_i/x_j",
+              skip_when_solved=True),
     Generator("sparse", gen_sparse, "sparse sums of library terms (polynomials to degree 4, functions of inputs and of "
               "pair differences/sums, monomial × function) for y, y**2, 1/y, and linearised rationals p/q",
               skip_when_solved=True),

@@ -16,6 +16,7 @@ from kansr.symbolic._constants import refit_constants, snap_constants
 from kansr.symbolic._formula import (
     Formula,
     complexity,
+    drop_sign_known_abs,
     merge_float_factors,
     rationalize_constants,
     simplify_with_timeout,
@@ -78,6 +79,10 @@ class Search:
         self.model: KAN | None = None
         self.structure: StructureNode | None = None  # the tree the structure generator read off its surrogate
         self._simplified: dict[sympy.Expr, sympy.Expr] = {}  # sympy.simplify costs ~0.5 s a formula
+        # variables of one sign on every row: Abs of them (simplify writes sqrt(b**2) as Abs(b)) goes
+        both = np.concatenate([self.X, self.Xv]) if len(self.Xv) else self.X
+        self._signs = {v: (1 if np.all(both[:, i] > 0) else -1) for i, v in enumerate(self.variables)
+                       if np.all(both[:, i] > 0) or np.all(both[:, i] < 0)}
 
     def note(self, msg: str) -> None:
         logger.info(msg)
@@ -107,7 +112,8 @@ class Search:
             self.note(f"{source}: skipped a proposal ({type(exc).__name__}: {exc})")
         for form in forms:
             # Integral floats (x**2.0, 1.0*x) are artefacts of fitting: make them exact.
-            cand = self._score(rationalize_constants(merge_float_factors(form), rel_tol=1e-12, max_denominator=1), source)
+            form = drop_sign_known_abs(merge_float_factors(form), self._signs)
+            cand = self._score(rationalize_constants(form, rel_tol=1e-12, max_denominator=1), source)
             if cand is not None:
                 key = str(cand.formula.expr)
                 if key not in self.pool or self.pool[key].val_rmse > cand.val_rmse:

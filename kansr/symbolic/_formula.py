@@ -21,6 +21,7 @@ from kansr._timeout import TimedOut, call_with_timeout
 from kansr.symbolic._safe_expr import symbol_for
 
 __all__ = [
+    "drop_sign_known_abs",
     "Formula",
     "model_formula",
     "complexity",
@@ -120,6 +121,26 @@ def merge_float_factors(expr: sympy.Expr) -> sympy.Expr:
         return sympy.Mul(sympy.Float(value.real, 17), *[a for a in e.args if a.free_symbols])
 
     return sympy.bottom_up(expr, fold)
+
+
+def drop_sign_known_abs(expr: sympy.Expr, signs: dict[sympy.Symbol, int]) -> sympy.Expr:
+    """Replace ``Abs(e)`` by ``±e`` where the signs of the variables fix the sign of ``e``.
+
+    ``sqrt(1 + a**2/b**2)`` simplifies to ``sqrt(a**2 + b**2)/Abs(b)``; when
+    ``b`` is positive on every row the ``Abs`` only hides the formula.
+    ``signs`` maps a variable to +1 or -1 (variables that change sign are
+    left out, and so is every ``Abs`` that holds one of them).
+    """
+    reps = {}
+    for node in expr.atoms(sympy.Abs):
+        arg = node.args[0]
+        if not arg.free_symbols or not arg.free_symbols <= set(signs):
+            continue
+        positive = {v: signs[v] * sympy.Dummy(positive=True) for v in arg.free_symbols}
+        sign = sympy.sign(arg.xreplace(positive))
+        if sign in (1, -1):
+            reps[node] = sign * arg
+    return expr.xreplace(reps) if reps else expr
 
 
 def rationalize_constants(expr: sympy.Expr, rel_tol: float = 1e-3, max_denominator: int = 12) -> sympy.Expr:

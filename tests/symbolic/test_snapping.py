@@ -106,3 +106,13 @@ def test_a_float_times_an_exact_irrational_is_folded_so_it_can_be_made_exact():
     assert tidy == w * sympy.sqrt((c + v) / (c - v))
     exact = sympy.sqrt(2) * sympy.pi * v  # no float: nothing to fold
     assert merge_float_factors(exact) == exact
+
+
+def test_abs_of_a_sign_known_expression_is_dropped():
+    from kansr.symbolic._formula import drop_sign_known_abs
+
+    a, b, c = sympy.symbols("a b c")
+    expr = a * sympy.Abs(b) / b + sympy.Abs(a * c) + sympy.Abs(a - b)
+    out = drop_sign_known_abs(expr, {a: 1, b: 1, c: -1})
+    assert out == a - a * c + sympy.Abs(a - b)  # a - b may take either sign: kept
+    assert drop_sign_known_abs(sympy.Abs(b), {a: 1}) == sympy.Abs(b)  # b's sign unknown

@@ -391,11 +391,15 @@ def _rational_null_fits(p: _Problem) -> list[_Fit]:
     A relation ``y q = p`` times an input is another one if ``x*p`` and
     ``x*q`` are in the library too; so quadratic denominators come with
     numerators of degree <= 2, cubic numerators with denominators of degree <= 1.
+    Cubic numerators over quadratic denominators (``(u + v)/(1 + u*v/c**2)``
+    is ``c**2 (u + v) / (c**2 + u*v)``) are tried last: there a relation of
+    lower degrees has multiples, but the first two libraries find those.
     """
     cap = min(_MAX_DENSE, len(p.y) // 2)  # an SVD needs more rows than columns
     fits = []
     for num_fams, den_fams in ((("poly1", "poly2", "single"), ("poly1", "poly2", "single")),
-                               (("poly1", "poly2", "single", "poly3"), ("poly1", "single"))):
+                               (("poly1", "poly2", "single", "poly3"), ("poly1", "single")),
+                               (("poly1", "poly2", "single", "poly3"), ("poly1", "poly2", "single"))):
         for drop in ((), ("single",)):  # functions of single inputs go first when it is too large
             num = tuple(f for f in num_fams if f not in drop)
             den = tuple(f for f in den_fams if f not in drop)

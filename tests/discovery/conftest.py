@@ -1,0 +1,23 @@
+"""Shared helpers of the discovery tests."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from kansr.discovery._state import Budget, Search
+
+
+@pytest.fixture
+def make_search():
+    """``make_search(X, names, truth, noise=0, seed=0)``: a Search on ``truth`` at the rows ``X``,
+    with Gaussian noise of ``noise`` times the standard deviation of ``y``."""
+
+    def make(X: np.ndarray, names: list[str], truth: sympy.Expr, noise: float = 0.0, seed: int = 0) -> Search:
+        syms = [sympy.Symbol(n) for n in names]
+        y = np.asarray(sympy.lambdify(syms, truth)(*X.T), dtype=float) * np.ones(len(X))
+        if noise:
+            y = y + np.random.default_rng(seed + 100).normal(0.0, noise * np.std(y), len(y))
+        return Search(X, y, names, seed, None, Budget(30.0), [])
+
+    return make
