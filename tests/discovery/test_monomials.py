@@ -82,6 +82,18 @@ def test_nested_recovers_a_composition_of_one_input():
     assert sympy.simplify(found.formula.expr - 1 / sympy.sqrt(1 - symbol_for("x") ** 2)) == 0
 
 
+@pytest.mark.parametrize("truth", ["1/(exp(x/3) - 1)", "1/(2*cosh(1/x))"])
+def test_nested_recovers_a_reciprocal_with_a_rate_inside(truth):
+    """Fitted as 1/y, with exp(k*x) started from rates around 1/median|x| (Bose-Einstein, sech)."""
+    from kansr.symbolic import parse_formula
+
+    x = np.random.default_rng(1).lognormal(0.5, 0.6, 800)  # skewed, not a uniform box
+    expr = parse_formula(truth, ["x"])
+    y = sympy.lambdify(symbol_for("x"), expr)(x)
+    found = discover(x[:, None], y, ["x"], time_budget=None, generators=("nested",))
+    assert sympy.simplify(found.formula.expr - expr) == 0, found.formula.expr
+
+
 @pytest.mark.slow
 def test_discover_recovers_the_lorentz_factor():
     X, y = _lorentz()

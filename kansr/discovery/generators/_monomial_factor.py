@@ -9,7 +9,14 @@ from kansr.discovery.generators._regression import monomial_expr
 from kansr.symbolic._safe_expr import symbol_for
 
 
+# Most of the budget left that the generator uses: it runs before the structure generator and
+# the KANs, which find what it misses.
+_SHARE = 0.5
+
+
 def gen_monomial_factor(s: Search) -> None:
+    start_left = s.budget.left()
+    stop_at = -math.inf if math.isinf(start_left) else start_left * (1 - _SHARE)
     groups = screen_monomials(s.X, s.y)
     for e, gain in groups:
         z_expr = monomial_expr(s.variables, e)
@@ -19,7 +26,7 @@ def gen_monomial_factor(s: Search) -> None:
         # input of z at exponent 0 (each choice in turn), round the others,
         # and find F on the 1-D data (z, y / prefactor).
         for pivot in [i for i, p in enumerate(e) if p]:
-            if s.budget.over(reserve=5.0) or s.solved():
+            if s.budget.over(reserve=max(5.0, stop_at)) or s.solved():
                 return
             powers = prefactor_exponents(s.X, s.y, e, pivot)
             prefactor = monomial_expr(s.variables, powers)
@@ -28,7 +35,7 @@ def gen_monomial_factor(s: Search) -> None:
             from kansr.discovery._search import discover  # the inner search is a whole discovery
 
             inner = discover(z_values[:, None], ratio, ["z"], seed=s.seed,
-                             time_budget=None if math.isinf(left) else max(min(left / 3, 20.0), 2.0),
+                             time_budget=None if math.isinf(left) else max(min((left - stop_at) / 2, 20.0), 2.0),
                              generators=("power_law", "nested", "additive", "multiplicative", "composite"))
             z = symbol_for("z")
             for cand in inner.pareto[:4]:
