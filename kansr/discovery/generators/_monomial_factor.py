@@ -8,7 +8,6 @@ from kansr.discovery._state import Search
 from kansr.discovery.generators._regression import monomial_expr
 from kansr.symbolic._safe_expr import symbol_for
 
-
 # Most of the budget left that the generator uses: it runs before the structure generator and
 # the KANs, which find what it misses.
 _SHARE = 0.5
