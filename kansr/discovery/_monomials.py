@@ -28,7 +28,7 @@ from kansr.nn.kernels._tables import bspline_basis
 
 __all__ = [
     "candidate_exponents", "screen_monomials", "monomial_values", "prefactor_exponents", "monomial_library",
-    "sparse_monomial_sum",
+    "sparse_monomial_sum", "screen_single_factor",
 ]
 
 
@@ -269,3 +269,73 @@ def sparse_monomial_sum(
         if results[-1][2] <= tiny:
             break
     return results
+
+
+def screen_single_factor(
+    X: np.ndarray,
+    y: np.ndarray,
+    max_power: int = 3,
+    max_candidates: int = 5000,
+    min_gain: float = 100.0,
+    max_residual: float = 1e-2,
+) -> list[tuple[int, tuple[int, ...], float]]:
+    """Find ``y = prod_{i != j} x_i^p_i * F(x_j)``: a power law in all inputs but one, times any function of it.
+
+    For each input ``j``, ``t = y / prod x_i^p_i`` is fitted by a cubic spline
+    of ``x_j`` alone (all exponent vectors of one ``j`` in one least-squares
+    solve) and scored in the units of ``y``, so ``y`` may change sign
+    (``p*cos(theta)/(epsilon*r**2)``).  The exponent vectors: where ``y``
+    keeps one sign, the least-squares exponents of ``log|y|`` (with a spline
+    in ``x_j``) rounded to integers and to halves, any number of inputs;
+    otherwise every vector with entries in ``-max_power..max_power``
+    (lowered until at most ``max_candidates`` remain).
+
+    Returns
+    -------
+    list of (j, exponents, residual)
+        At most one per input ``j``, best first: the exponents (0 at ``j``)
+        whose spline fit leaves the smallest share of ``t``'s variance, kept
+        when that share is below ``max_residual`` and ``min_gain`` times
+        below the share without a prefactor.  Empty unless all inputs are positive.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, d = X.shape
+    if d < 2 or n < 30 or np.any(X <= 0):
+        return []
+    L = np.log(X)
+    one_sign = bool(np.all(y > 0) or np.all(y < 0))
+    power = max_power
+    while power > 1 and (2 * power + 1) ** (d - 1) > max_candidates:
+        power -= 1
+    if not one_sign and (2 * power + 1) ** (d - 1) > max_candidates:
+        return []
+    out = []
+    for j in range(d):
+        if np.ptp(X[:, j]) <= 0:
+            continue
+        others = [i for i in range(d) if i != j]
+        B = _spline_design(X[:, j])
+        if one_sign:
+            coef = np.linalg.lstsq(np.column_stack([L[:, others], B]), np.log(np.abs(y)), rcond=None)[0][: d - 1]
+            P = np.array([np.zeros(d - 1), np.round(coef), np.round(2 * coef) / 2])
+        else:
+            P = np.array(list(itertools.product(range(-power, power + 1), repeat=d - 1)), dtype=float)
+        with np.errstate(all="ignore"):
+            T = y[:, None] * np.exp(-(L[:, others] @ P.T))  # (n, K)
+        ok = np.all(np.isfinite(T), axis=0)
+        if not ok.any():
+            continue
+        T, P = T[:, ok], P[ok]
+        R = T - B @ np.linalg.lstsq(B, T, rcond=None)[0]
+        C = T - T.mean(axis=0)
+        share = np.einsum("ij,ij->j", R, R) / np.maximum(np.einsum("ij,ij->j", C, C), 1e-300)
+        best = int(np.argmin(share))
+        none = np.flatnonzero(np.all(P == 0, axis=1))
+        base = float(share[none[0]]) if len(none) else 1.0
+        if share[best] <= max_residual and share[best] * min_gain <= base:
+            e = [0] * d
+            for i, p in zip(others, P[best]):
+                e[i] = sympy.Rational(int(round(2 * p)), 2)
+            out.append((j, tuple(e), float(share[best])))
+    return sorted(out, key=lambda item: item[2])

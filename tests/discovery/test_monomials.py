@@ -125,3 +125,37 @@ def test_discover_recovers_a_sum_of_monomials():
                      generators=("linear", "power_law", "monomial_sum"))
     m, w, w0, x = (symbol_for(n) for n in ("m", "omega", "omega_0", "x"))
     assert sympy.simplify(found.formula.expr - m * x ** 2 * (w ** 2 + w0 ** 2) / 4) == 0
+
+
+def _dipole(n=800, seed=0, noise=0.0):
+    # a sign-changing potential on clustered, correlated inputs: not a uniform box
+    rng = np.random.default_rng(seed)
+    r = np.where(rng.random(n) < 0.5, 1.2, 2.5) + 0.3 * rng.random(n)
+    p = r * (1 + 0.5 * rng.random(n))  # correlated with r
+    theta = rng.uniform(0.2, 3.0, n)
+    X = np.column_stack([p, theta, r])
+    y = p * np.cos(theta) / r**3
+    return X, y + noise * np.std(y) * rng.normal(size=n)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.01])
+def test_single_factor_screen_finds_a_power_law_times_a_function_of_one_input(noise):
+    from kansr.discovery._monomials import screen_single_factor
+
+    X, y = _dipole(noise=noise)
+    found = screen_single_factor(X, y)
+    assert found and found[0][:2] == (1, (1, 0, -3))
+
+
+def test_single_factor_screen_declines_a_sum():
+    from kansr.discovery._monomials import screen_single_factor
+
+    X, _ = _dipole()
+    assert screen_single_factor(X, X[:, 0] + np.cos(X[:, 1]) * X[:, 2]) == []
+
+
+def test_discover_recovers_a_sign_changing_product_with_a_function():
+    X, y = _dipole()
+    found = discover(X, y, ["p", "theta", "r"], time_budget=None, generators=("power_law", "monomial_factor"))
+    p, theta, r = (symbol_for(n) for n in ("p", "theta", "r"))
+    assert sympy.simplify(found.formula.expr - p * sympy.cos(theta) / r**3) == 0, found.formula.expr

@@ -1,9 +1,14 @@
-"""``power law × F(z)`` for a screened dimensionless group ``z = prod x_i^(±1)``."""
+"""``power law × F(z)`` for a screened group ``z = prod x_i^(±1)``, or for ``z`` one input (``y`` of any sign)."""
 from __future__ import annotations
 
 import math
 
-from kansr.discovery._monomials import monomial_values, prefactor_exponents, screen_monomials
+from kansr.discovery._monomials import (
+    monomial_values,
+    prefactor_exponents,
+    screen_monomials,
+    screen_single_factor,
+)
 from kansr.discovery._state import Search
 from kansr.discovery.generators._regression import monomial_expr
 from kansr.symbolic._safe_expr import symbol_for
@@ -16,8 +21,7 @@ _SHARE = 0.5
 def gen_monomial_factor(s: Search) -> None:
     start_left = s.budget.left()
     stop_at = -math.inf if math.isinf(start_left) else start_left * (1 - _SHARE)
-    groups = screen_monomials(s.X, s.y)
-    for e, gain in groups:
+    for e, gain in screen_monomials(s.X, s.y):
         z_expr = monomial_expr(s.variables, e)
         s.note(f"monomial_factor: z = {z_expr} (residual / {gain:.3g})")
         z_values = monomial_values(s.X, e)
@@ -28,16 +32,28 @@ def gen_monomial_factor(s: Search) -> None:
             if s.budget.over(reserve=max(5.0, stop_at)) or s.solved():
                 return
             powers = prefactor_exponents(s.X, s.y, e, pivot)
-            prefactor = monomial_expr(s.variables, powers)
-            ratio = s.y / monomial_values(s.X, [float(p) for p in powers])
-            left = s.budget.left()
-            from kansr.discovery._search import discover  # the inner search is a whole discovery
+            _solve_factor(s, powers, z_values, z_expr, stop_at)
+    # A single input as z: y may change sign there (p*cos(theta)/(epsilon*r**2)).
+    for j, powers, share in screen_single_factor(s.X, s.y)[:2]:
+        if s.budget.over(reserve=max(5.0, stop_at)) or s.solved():
+            return
+        s.note(f"monomial_factor: {monomial_expr(s.variables, powers)} × F({s.names[j]}) "
+               f"(spline residual {share:.2g} of the variance)")
+        _solve_factor(s, powers, s.X[:, j], s.variables[j], stop_at)
 
-            inner = discover(z_values[:, None], ratio, ["z"], seed=s.seed,
-                             time_budget=None if math.isinf(left) else max(min((left - stop_at) / 2, 20.0), 2.0),
-                             generators=("power_law", "nested", "additive", "multiplicative", "composite"))
-            z = symbol_for("z")
-            for cand in inner.pareto[:4]:
-                s.add(prefactor * cand.formula.expr.xreplace({z: z_expr}), "monomial_factor")
-            if inner.interrupted:  # the inner search kept its results; this one must stop too
-                raise KeyboardInterrupt
+
+def _solve_factor(s: Search, powers, z_values, z_expr, stop_at: float) -> None:
+    """Find F on the 1-D data ``(z, y / prefactor)`` by an inner discovery; propose ``prefactor * F(z)``."""
+    from kansr.discovery._search import discover  # the inner search is a whole discovery
+
+    prefactor = monomial_expr(s.variables, powers)
+    ratio = s.y / monomial_values(s.X, [float(p) for p in powers])
+    left = s.budget.left()
+    inner = discover(z_values[:, None], ratio, ["z"], seed=s.seed,
+                     time_budget=None if math.isinf(left) else max(min((left - stop_at) / 2, 20.0), 2.0),
+                     generators=("power_law", "nested", "additive", "multiplicative", "composite"))
+    z = symbol_for("z")
+    for cand in inner.pareto[:4]:
+        s.add(prefactor * cand.formula.expr.xreplace({z: z_expr}), "monomial_factor")
+    if inner.interrupted:  # the inner search kept its results; this one must stop too
+        raise KeyboardInterrupt
