@@ -61,6 +61,9 @@ _NORMALISERS_PER_SIZE = 25  # rational supports fitted per size (of one per norm
 _CHANCE = 4.0  # see _Problem.score
 _ROWS_PER_TERM = 8  # fewer training rows per term: an interpolation, not a law (and slow to snap)
 _RESERVE = 2.0  # seconds of the budget left to the proposals' refits
+# Most of the budget left that the generator uses: its refits of many-term proposals can take
+# all of it (I.15.1, II.13.23 lost their exact answers to the generators after it that way).
+_SHARE = 0.4
 
 
 def beam_supports(Z: np.ndarray, T: np.ndarray, max_terms: int = MAX_TERMS, width: int = 1,
@@ -509,6 +512,8 @@ def gen_sparse(s: Search) -> None:
     """
     if len(s.y) < 10 or len(s.yv) < 2 or np.ptp(s.y) == 0:
         return
+    left = s.budget.left()
+    reserve = _RESERVE if np.isinf(left) else max(_RESERVE, (1 - _SHARE) * left)
     X, y = s.X[:_MAX_ROWS], s.y[:_MAX_ROWS]  # Search's rows are a random permutation: a random subset
     lib = build_library(X)
     if len(lib) == 0:
@@ -521,21 +526,22 @@ def gen_sparse(s: Search) -> None:
     fits = _linear_fits(p)
     max_size = max(1, len(y) // _ROWS_PER_TERM)
     exact = [f for f in _shortlist(fits, done, max_size) if f.val_err <= _EXACT]
-    if _propose(s, p, exact, done) or s.budget.over(reserve=_RESERVE):
+    if _propose(s, p, exact, done, reserve) or s.budget.over(reserve=reserve):
         return
     fits += _rational_null_fits(p)
-    if not s.budget.over(reserve=_RESERVE):
+    if not s.budget.over(reserve=reserve):
         fits += _rational_beam_fits(p)
     s.note("sparse: rational forms y*q = p, normalised by each simple term of q")
-    _propose(s, p, _shortlist(fits, done, max_size), done)
+    _propose(s, p, _shortlist(fits, done, max_size), done, reserve)
     s.note(f"sparse: {len(done)} proposals from {len(fits)} fits")
 
 
-def _propose(s: Search, p: _Problem, fits: list[_Fit], done: set) -> bool:
-    """Add fits in order until one solves the search or the budget or proposal caps run out; True if solved."""
+def _propose(s: Search, p: _Problem, fits: list[_Fit], done: set, reserve: float = _RESERVE) -> bool:
+    """Add fits in order until one solves the search, the budget (down to ``reserve`` seconds) or the
+    proposal caps run out; True if solved."""
     inexact = 0
     for f in fits:
-        if len(done) >= _MAX_PROPOSALS or s.budget.over(reserve=_RESERVE):
+        if len(done) >= _MAX_PROPOSALS or s.budget.over(reserve=reserve):
             return False
         if f.val_err > _EXACT:
             inexact += 1
