@@ -68,10 +68,11 @@ REGISTRY: tuple[Generator, ...] = (
     Generator("sparse", gen_sparse, "sparse sums of library terms (polynomials to degree 4, functions of inputs and of "
               "pair differences/sums, monomial × function) for y, y**2, 1/y, and linearised rationals p/q",
               skip_when_solved=True),
-    Generator("nested", gen_nested, "one input: y = c*f(a*g(x) + b) + d for library f and simple inner g"),
+    Generator("nested", gen_nested, "one input: y or 1/y = c*f(a*g(x) + b) + d for library f and simple inner g"),
     Generator("enumerate", gen_enumerate, "every expression tree up to 7-8 nodes over 1-3 inputs, y = c*e + d",
               skip_when_solved=True),
-    Generator("monomial_factor", gen_monomial_factor, "power law × F(z) for a screened group z = prod x_i^(±1)",
+    Generator("monomial_factor", gen_monomial_factor,
+              "power law × F(z) for a screened group z = prod x_i^(±1) or a single input z",
               skip_when_solved=True, min_seconds=_KAN_SECONDS),
     Generator("structure", gen_structure,
               "separations read off a surrogate KAN (sums, products, of y, y**2 or 1/y), leaves solved exactly",
