@@ -526,7 +526,7 @@ def gen_sparse(s: Search) -> None:
     fits = _linear_fits(p)
     max_size = max(1, len(y) // _ROWS_PER_TERM)
     exact = [f for f in _shortlist(fits, done, max_size) if f.val_err <= _EXACT]
-    if _propose(s, p, exact, done, reserve) or s.budget.over(reserve=reserve):
+    if _propose(s, p, exact, done) or s.budget.over(reserve=reserve):
         return
     fits += _rational_null_fits(p)
     if not s.budget.over(reserve=reserve):
@@ -541,7 +541,8 @@ def _propose(s: Search, p: _Problem, fits: list[_Fit], done: set, reserve: float
     proposal caps run out; True if solved."""
     inexact = 0
     for f in fits:
-        if len(done) >= _MAX_PROPOSALS or s.budget.over(reserve=reserve):
+        # a fit to round-off is worth proposing with any budget the search has left
+        if len(done) >= _MAX_PROPOSALS or s.budget.over(reserve=_RESERVE if f.val_err <= _EXACT else reserve):
             return False
         if f.val_err > _EXACT:
             inexact += 1
