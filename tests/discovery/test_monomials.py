@@ -84,7 +84,7 @@ def test_nested_recovers_a_composition_of_one_input():
 
 @pytest.mark.parametrize("truth", ["1/(exp(x/3) - 1)", "1/(2*cosh(1/x))"])
 def test_nested_recovers_a_reciprocal_with_a_rate_inside(truth):
-    """Fitted as 1/y, with exp(k*x) started from rates around 1/median|x| (Bose-Einstein, sech)."""
+    """Fitted as 1/y: exp(x/3) - 1 and 2*cosh(1/x) are c*f(a*g(x) + b) + d (Bose-Einstein, sech)."""
     from kansr.symbolic import parse_formula
 
     x = np.random.default_rng(1).lognormal(0.5, 0.6, 800)  # skewed, not a uniform box

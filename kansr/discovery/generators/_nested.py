@@ -19,21 +19,13 @@ def _inner_transforms(z: np.ndarray, var: sympy.Symbol) -> list[tuple[np.ndarray
     if np.max(np.abs(z)) < 30:
         out += [(np.exp(z), sympy.exp(var)), (np.exp(-z), sympy.exp(-var)), (np.sin(z), sympy.sin(var)),
                 (np.cos(z), sympy.cos(var))]
-    # exp(k*z) with k off 1 (Planck's 1/(exp(z/(2*pi)) - 1)): the outer affine map cannot scale
-    # inside g, so a few rates around 1/median|z| start it; the refit polishes k with the rest.
-    scale = float(np.median(np.abs(z)))
-    if scale > 0:
-        for k in np.geomspace(0.125, 4.0, 11) / scale:
-            if np.max(np.abs(k * z)) < 30:
-                kk = sympy.Float(k, 17)
-                out += [(np.exp(k * z), sympy.exp(kk * var)), (np.exp(-k * z), sympy.exp(-kk * var))]
     return [(g, e) for g, e in out if np.all(np.isfinite(g)) and np.ptp(g) > 0]
 
 
 def gen_nested(s: Search) -> None:
     """One input: ``y = c*f(a*g(x) + b) + d`` for library f and a simple g (``1/sqrt(1 - x**2)``).
 
-    Where ``y`` keeps away from zero, ``1/y`` is fitted the same way
+    Where ``y`` keeps one sign, away from zero, ``1/y`` is fitted the same way
     (``1/(exp(x) - 1)``, ``1/(2*cosh(x))``) in the same batch.
     """
     if len(s.names) != 1:
@@ -43,7 +35,7 @@ def gen_nested(s: Search) -> None:
     rows = np.stack([g for g, _ in transforms])
     targets = [(s.y, False)]
     ay = np.abs(s.y)
-    if np.min(ay) > 1e-3 * np.max(ay):
+    if (np.all(s.y > 0) or np.all(s.y < 0)) and np.min(ay) > 1e-3 * np.max(ay):
         targets.append((1.0 / s.y, True))
     result = fit_affine(np.concatenate([rows] * len(targets)),
                         np.concatenate([np.tile(t, (len(rows), 1)) for t, _ in targets]), library=library)
