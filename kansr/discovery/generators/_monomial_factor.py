@@ -18,9 +18,16 @@ from kansr.symbolic._safe_expr import symbol_for
 _SHARE = 0.5
 
 
+# Generators of the inner one-input searches: the cheap exact ones for every prefactor first,
+# then the KANs (the right split of a group between prefactor and F is often not the first one).
+_CHEAP = ("power_law", "nested")
+_KANS = ("additive", "multiplicative", "composite")
+
+
 def gen_monomial_factor(s: Search) -> None:
     start_left = s.budget.left()
     stop_at = -math.inf if math.isinf(start_left) else start_left * (1 - _SHARE)
+    jobs = []
     for e, gain in screen_monomials(s.X, s.y):
         z_expr = monomial_expr(s.variables, e)
         s.note(f"monomial_factor: z = {z_expr} (residual / {gain:.3g})")
@@ -29,20 +36,22 @@ def gen_monomial_factor(s: Search) -> None:
         # input of z at exponent 0 (each choice in turn), round the others,
         # and find F on the 1-D data (z, y / prefactor).
         for pivot in [i for i, p in enumerate(e) if p]:
-            if s.budget.over(reserve=max(5.0, stop_at)) or s.solved():
-                return
-            powers = prefactor_exponents(s.X, s.y, e, pivot)
-            _solve_factor(s, powers, z_values, z_expr, stop_at)
+            jobs.append((prefactor_exponents(s.X, s.y, e, pivot), z_values, z_expr))
     # A single input as z: y may change sign there (p*cos(theta)/(epsilon*r**2)).
     for j, powers, share in screen_single_factor(s.X, s.y)[:2]:
-        if s.budget.over(reserve=max(5.0, stop_at)) or s.solved():
-            return
         s.note(f"monomial_factor: {monomial_expr(s.variables, powers)} × F({s.names[j]}) "
                f"(spline residual {share:.2g} of the variance)")
-        _solve_factor(s, powers, s.X[:, j], s.variables[j], stop_at)
+        jobs.append((powers, s.X[:, j], s.variables[j]))
+    seen = set()
+    jobs = [job for job in jobs if (tuple(job[0]), str(job[2])) not in seen and not seen.add((tuple(job[0]), str(job[2])))]
+    for generators in (_CHEAP, _KANS):
+        for powers, z_values, z_expr in jobs:
+            if s.budget.over(reserve=max(5.0, stop_at)) or s.solved():
+                return
+            _solve_factor(s, powers, z_values, z_expr, stop_at, generators)
 
 
-def _solve_factor(s: Search, powers, z_values, z_expr, stop_at: float) -> None:
+def _solve_factor(s: Search, powers, z_values, z_expr, stop_at: float, generators) -> None:
     """Find F on the 1-D data ``(z, y / prefactor)`` by an inner discovery; propose ``prefactor * F(z)``."""
     from kansr.discovery._search import discover  # the inner search is a whole discovery
 
@@ -51,7 +60,7 @@ def _solve_factor(s: Search, powers, z_values, z_expr, stop_at: float) -> None:
     left = s.budget.left()
     inner = discover(z_values[:, None], ratio, ["z"], seed=s.seed,
                      time_budget=None if math.isinf(left) else max(min((left - stop_at) / 2, 20.0), 2.0),
-                     generators=("power_law", "nested", "additive", "multiplicative", "composite"))
+                     generators=generators)
     z = symbol_for("z")
     for cand in inner.pareto[:4]:
         s.add(prefactor * cand.formula.expr.xreplace({z: z_expr}), "monomial_factor")

@@ -1,4 +1,4 @@
-"""One input: ``y = c*f(a*g(x) + b) + d`` for every library function f and simple inner functions g."""
+"""One input: ``y = c*f(a*g(x) + b) + d`` (or ``1/y`` so) for every library function f and simple inner functions g."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,18 +35,19 @@ def gen_nested(s: Search) -> None:
     rows = np.stack([g for g, _ in transforms])
     targets = [(s.y, False)]
     ay = np.abs(s.y)
-    if (np.all(s.y > 0) or np.all(s.y < 0)) and np.min(ay) > 1e-3 * np.max(ay):
+    # 1/y over six decades stays well conditioned (Bose-Einstein's 1/(exp(z) - 1) spans three)
+    if (np.all(s.y > 0) or np.all(s.y < 0)) and np.min(ay) > 1e-6 * np.max(ay):
         targets.append((1.0 / s.y, True))
     result = fit_affine(np.concatenate([rows] * len(targets)),
                         np.concatenate([np.tile(t, (len(rows), 1)) for t, _ in targets]), library=library)
-    for k, (_, inverted) in enumerate(targets):
-        fits = [(cand, g_expr) for edge, (_, g_expr) in enumerate(transforms)
-                for cand in result.ranked(k * len(rows) + edge)[:2]]
-        fits.sort(key=lambda item: -item[0].score)
-        for cand, g_expr in fits[:3 if inverted else 5]:  # each proposal costs a constant refit and snap
-            if s.budget.over(reserve=2.0) or s.solved():
-                return
-            f = library[cand.name]
-            inner = sympy.Float(cand.a, 17) * g_expr + sympy.Float(cand.b, 17)
-            fitted = sympy.Float(cand.c, 17) * f.sympy_fn(inner) + sympy.Float(cand.d, 17)
-            s.add(1 / fitted if inverted else fitted, "nested")
+    fits = [(cand, g_expr, inverted) for k, (_, inverted) in enumerate(targets)
+            for edge, (_, g_expr) in enumerate(transforms) for cand in result.ranked(k * len(rows) + edge)[:2]]
+    # R² of y and of 1/y side by side: an exact fit of either comes first
+    fits.sort(key=lambda item: -item[0].score)
+    for cand, g_expr, inverted in fits[:6]:  # each proposal costs a constant refit and snap
+        if s.budget.over(reserve=2.0) or s.solved():
+            return
+        f = library[cand.name]
+        inner = sympy.Float(cand.a, 17) * g_expr + sympy.Float(cand.b, 17)
+        fitted = sympy.Float(cand.c, 17) * f.sympy_fn(inner) + sympy.Float(cand.d, 17)
+        s.add(1 / fitted if inverted else fitted, "nested")
