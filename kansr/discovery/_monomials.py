@@ -28,7 +28,7 @@ from kansr.nn.kernels._tables import bspline_basis
 
 __all__ = [
     "candidate_exponents", "screen_monomials", "monomial_values", "prefactor_exponents", "monomial_library",
-    "sparse_monomial_sum", "screen_single_factor",
+    "sparse_monomial_sum", "screen_single_factor", "monomial_columns",
 ]
 
 
@@ -202,6 +202,17 @@ def monomial_library(X: np.ndarray, powers: Sequence[int] = (-2, -1, 1, 2), max_
     return out
 
 
+def monomial_columns(X: np.ndarray, library: Sequence[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], np.ndarray]:
+    """The values of the monomials ``library`` at ``X``, keeping those finite and varying on every row.
+
+    Returns ``(kept exponent vectors, values of shape (n_samples, len(kept)))``.
+    """
+    with np.errstate(all="ignore"):
+        F = np.stack([np.prod(X ** np.asarray(e, dtype=float), axis=1) for e in library], axis=1)
+    ok = np.all(np.isfinite(F), axis=0) & (np.ptp(F, axis=0) > 0)
+    return [e for e, keep in zip(library, ok) if keep], F[:, ok]
+
+
 def sparse_monomial_sum(
     X: np.ndarray,
     y: np.ndarray,
@@ -229,12 +240,7 @@ def sparse_monomial_sum(
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    library = monomial_library(X)
-    with np.errstate(all="ignore"):
-        F = np.stack([np.prod(X ** np.asarray(e, dtype=float), axis=1) for e in library], axis=1)
-    ok = np.all(np.isfinite(F), axis=0) & (np.ptp(F, axis=0) > 0)
-    library = [e for e, keep in zip(library, ok) if keep]
-    F = F[:, ok]
+    library, F = monomial_columns(X, monomial_library(X))
     scale = np.max(np.abs(F), axis=0)
     F = F / scale  # conditioning; coefficients are solved in the original units at the end
     n = len(y)
@@ -310,17 +316,18 @@ def screen_single_factor(
         power -= 1
     if not one_sign and (2 * power + 1) ** (d - 1) > max_candidates:
         return []
+    grid = None if one_sign else np.array(list(itertools.product(range(-power, power + 1), repeat=d - 1)), dtype=float)
     out = []
     for j in range(d):
         if np.ptp(X[:, j]) <= 0:
             continue
         others = [i for i in range(d) if i != j]
         B = _spline_design(X[:, j])
-        if one_sign:
+        if grid is None:
             coef = np.linalg.lstsq(np.column_stack([L[:, others], B]), np.log(np.abs(y)), rcond=None)[0][: d - 1]
             P = np.array([np.zeros(d - 1), np.round(coef), np.round(2 * coef) / 2])
         else:
-            P = np.array(list(itertools.product(range(-power, power + 1), repeat=d - 1)), dtype=float)
+            P = grid
         with np.errstate(all="ignore"):
             T = y[:, None] * np.exp(-(L[:, others] @ P.T))  # (n, K)
         ok = np.all(np.isfinite(T), axis=0)

@@ -42,10 +42,10 @@ def gen_monomial_factor(s: Search) -> None:
         s.note(f"monomial_factor: {monomial_expr(s.variables, powers)} × F({s.names[j]}) "
                f"(spline residual {share:.2g} of the variance)")
         jobs.append((powers, s.X[:, j], s.variables[j]))
-    seen = set()
-    jobs = [job for job in jobs if (tuple(job[0]), str(job[2])) not in seen and not seen.add((tuple(job[0]), str(job[2])))]
+    # pivots of one group often give the same prefactor: each (prefactor, z) is searched once
+    unique = {(tuple(powers), z_expr): (powers, z_values, z_expr) for powers, z_values, z_expr in jobs}
     for generators in (_CHEAP, _KANS):
-        for powers, z_values, z_expr in jobs:
+        for powers, z_values, z_expr in unique.values():
             if s.budget.over(reserve=max(5.0, stop_at)) or s.solved():
                 return
             _solve_factor(s, powers, z_values, z_expr, stop_at, generators)

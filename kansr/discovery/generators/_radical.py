@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 
 from kansr.discovery._features import standardize
-from kansr.discovery._monomials import monomial_library
+from kansr.discovery._monomials import monomial_columns, monomial_library
 from kansr.discovery._state import Search
 from kansr.discovery.generators._regression import monomial_expr
 from kansr.discovery.generators._sparse import beam_supports
@@ -77,13 +77,10 @@ def gen_radical(s: Search) -> None:
     factors = radical_factors(X)
     if not factors:
         return
-    library = monomial_library(X, max_features=_MAX_FEATURES)
+    library, F = monomial_columns(X, monomial_library(X, max_features=_MAX_FEATURES))
     with np.errstate(all="ignore"):
-        F = np.stack([np.prod(X ** np.asarray(e, dtype=float), axis=1) for e in library], axis=1)
         H = np.stack([_radical_values(X, f) for f in factors], axis=1)
-    ok = np.all(np.isfinite(F), axis=0) & (np.ptp(F, axis=0) > 0)
-    library, F = [e for e, keep in zip(library, ok) if keep], F[:, ok]
-    T = y[:, None] * H
+        T = y[:, None] * H
     good = np.all(np.isfinite(T), axis=0) & (np.ptp(T, axis=0) > 0)
     factors, T, H = [f for f, keep in zip(factors, good) if keep], T[:, good], H[:, good]
     if not factors or not library:
