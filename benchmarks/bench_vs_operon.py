@@ -33,6 +33,7 @@ Usage::
     python benchmarks/bench_vs_operon.py --equations I.12.1,II.3.24 --time-budget 5 --out /tmp/vs_operon
     python benchmarks/bench_vs_operon.py --subset srbench --set nonuniform --time-budget 120 --out runs/vs_operon
     python benchmarks/bench_vs_operon.py --set nonuniform --problems weighted_mean --noise 0,0.01 ...
+    python benchmarks/bench_vs_operon.py --recheck --out runs/vs_operon   # after a change to the check or clean-up
 """
 from __future__ import annotations
 
@@ -490,6 +491,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="tasks run at the same time (default 1)")
     parser.add_argument("--retry-errors", action="store_true", help="rerun tasks recorded with an error")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument("--recheck", action="store_true",
+                        help="re-score the run in --out with the current clean-up and check (no tool reruns)")
     args = parser.parse_args(argv)
     if not (math.isfinite(args.time_budget) and args.time_budget > 0):
         parser.error("--time-budget must be a positive number of seconds")
@@ -510,6 +513,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the comparison; returns the exit code."""
     args = _parse(argv)
+    if args.recheck:
+        return recheck(Path(args.out))
     if _pyoperon_version() is None:
         raise SystemExit("pyoperon is not installed: pip install pyoperon (a benchmark-only dependency)")
     try:
@@ -613,6 +618,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     atomic_write_json(out / CONFIG_FILE, config)
     print(render_table([r for k, r in latest.items() if k in wanted], config).split("## Tasks")[0].rstrip())
     print(f"\nresults: {path}\ntable:   {out / TABLE_FILE}")
+    return 0
+
+
+def recheck(out: Path) -> int:
+    """Re-score a finished run with the current clean-up and check, without rerunning either tool.
+
+    Operon's recorded model string is parsed and cleaned again; kansr's
+    recorded formula is parsed; both face :func:`kansr.bench.check.check_solution`
+    on the task's redrawn test rows (the recorded seeds).  ``results.jsonl``
+    and the table are rewritten atomically; each re-scored result gets a
+    ``rechecked`` time stamp and keeps its earlier verdict as ``solved_before``.
+    """
+    from kansr.bench.check import check_solution
+    from kansr.bench.cleanup import clean_formula
+    from kansr.symbolic import parse_formula
+
+    config = json.loads((out / CONFIG_FILE).read_text(encoding="utf-8"))
+    if config.get("operon_snap"):
+        raise SystemExit("--recheck does not redo --operon-snap's data-driven snapping; rerun that run instead")
+    records = read_records(out)
+    for rec in records:
+        if rec.get("error"):
+            continue
+        draw = feynman_data.sample if rec["set"] == "feynman" else nonuniform.sample
+        X, _, names, truth = draw(rec["problem"], int(rec["n_train"]), float(rec["noise"]), seed=int(rec["train_seed"]))
+        X_test, y_test, _, _ = draw(rec["problem"], int(config["n_test"]), 0.0, seed=int(rec["test_seed"]))
+        for tool in ("kansr", "operon"):
+            res = rec.get(tool) or {}
+            if res.get("error") or not res.get("formula"):
+                continue
+            if tool == "operon":
+                expr = clean_formula(parse_operon_model(res["model_string"], names), names, X)
+                res["formula"] = str(expr)
+            else:
+                expr = parse_formula(res["formula"], names)
+            check = check_solution(expr, truth, X_test, y_test, names, timeout=float(config["check_timeout"]))
+            res.setdefault("solved_before", res.get("solved"))
+            res.update(solved=bool(check["solved"]), accuracy_solved=bool(check["accuracy_solved"]),
+                       r2=check["r2"], rmse=check["rmse"], check_reason=check["reason"], rechecked=_now())
+        print(f"{rec['set']} {rec['problem']}: kansr {'SOLVED' if (rec.get('kansr') or {}).get('solved') else 'no'}, "
+              f"Operon {'SOLVED' if (rec.get('operon') or {}).get('solved') else 'no'} "
+              f"`{(rec.get('operon') or {}).get('formula')}`", file=sys.stderr, flush=True)
+    lines = "".join(json.dumps(_jsonable(r), allow_nan=False) + "\n" for r in records)
+    atomic_write_text(out / RESULTS_FILE, lines)
+    table = render_table(list({_key(r): r for r in records}.values()), config)
+    atomic_write_text(out / TABLE_FILE, table)
+    print(table.split("## Tasks")[0].rstrip())
     return 0
 
 

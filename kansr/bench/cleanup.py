@@ -71,6 +71,9 @@ def clean_formula(
     >>> X = np.linspace(0.5, 2.0, 50)[:, None]
     >>> clean_formula(sympy.Float(1.0000000001) * theta - sympy.Float(1.3e-9), ["theta"], X)
     theta
+    >>> a, b = sympy.Float(0.64499956), sympy.Float(1.5503886)  # only their product is simple
+    >>> clean_formula(a * theta * (b * theta + b), ["theta"], X)
+    theta**2 + theta
     """
     names = list(names)
     X = np.asarray(X, dtype=np.float64)
@@ -82,11 +85,30 @@ def clean_formula(
     by_name = {s.name: s for s in symbols}
     expr = expr.xreplace({s: by_name[s.name] for s in expr.free_symbols if getattr(s, "name", None) in by_name})
     expr = rationalize_constants(expr, rel_tol=1e-12, max_denominator=1)  # 2.0 -> 2, x**1.0 -> x
+    expr = _merge_numeric_factors(expr)
     expr = _drop_everywhere(expr, symbols, X, small)
     expr = rationalize_constants(expr, rel_tol=rel_tol, max_denominator=12)
     # Dropping or snapping can leave new round-off sums (c*x - c*x after snapping): one more pass.
     expr = _drop_everywhere(expr, symbols, X, small)
     return round_constants(expr, digits)
+
+
+def _count_floats(expr: sympy.Expr) -> int:
+    return sum(1 for a in sympy.preorder_traversal(expr) if isinstance(a, sympy.Float))
+
+
+def _merge_numeric_factors(expr: sympy.Expr, max_ops: int = 300) -> sympy.Expr:
+    """Distribute products over sums where that merges constants: ``-0.645*p*(1.5504*p - 1.5504*q*r)`` -> ``-p**2 + p*q*r``.
+
+    A genetic search leaves one constant split over several factors; only
+    their product is near-simple.  The expanded form is kept when it holds
+    fewer floating-point constants (an exact rewrite: the check judges the
+    same function either way).
+    """
+    if sympy.count_ops(expr) > max_ops:
+        return expr
+    expanded = sympy.expand_mul(expr)
+    return expanded if _count_floats(expanded) < _count_floats(expr) else expr
 
 
 def _drop_everywhere(expr: sympy.Expr, symbols: list[sympy.Symbol], X: np.ndarray, small: float) -> sympy.Expr:

@@ -128,7 +128,7 @@ def discover(
         for gen in bar:
             bar.set_postfix_str(gen.name)
             out_of_time = budget.over(reserve=gen.min_seconds)
-            if out_of_time or (gen.skip_when_solved and s.solved()):
+            if out_of_time or s.solved():
                 s.note(f"{gen.name}: skipped ({'time budget' if out_of_time else 'already exact'})")
                 continue
             t0 = time.perf_counter()

@@ -147,6 +147,18 @@ def test_clean_formula_removes_round_off():
     assert clean_formula(expr, ["mu", "Nn"], XX) == symbol_for("mu") * symbol_for("Nn")
 
 
+def test_clean_formula_merges_a_constant_split_over_factors():
+    # Operon's cubic_clusters answer: only the product of the two constants is simple
+    names = ["p", "q", "r"]
+    expr = parse_formula("-0.64499956*p*(1.5503886*p - 1.5503886*q*r) + 2*r", names)
+    X = np.random.default_rng(0).uniform(0.5, 2.0, (100, 3))
+    p, q, r = (symbol_for(n) for n in names)
+    assert clean_formula(expr, names, X) == -p**2 + p * q * r + 2 * r
+    # a product whose constants do not merge into fewer keeps its factored form
+    kept = parse_formula("0.3172*p*(q + 1.7391)", names)
+    assert clean_formula(kept, names, X).is_Mul
+
+
 def test_clean_formula_keeps_what_matters():
     theta = symbol_for("theta")
     X = np.linspace(0.5, 2.0, 200)[:, None]

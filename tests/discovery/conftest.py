@@ -21,3 +21,17 @@ def make_search():
         return Search(X, y, names, seed, None, Budget(30.0), [])
 
     return make
+
+
+@pytest.fixture
+def assert_chosen_is():
+    """``assert_chosen_is(search, truth)``: the formula ``choose`` picks from the pool is ``truth`` (SRBench check)."""
+    from kansr.bench.check import compare_symbolic
+    from kansr.discovery._candidates import choose
+
+    def check(s: Search, truth: sympy.Expr) -> None:
+        assert s.pool, s.log
+        best = choose(list(s.pool.values()), s.y_std)
+        assert compare_symbolic(best.formula.expr, truth).solved, (best.formula.expr, s.log)
+
+    return check
