@@ -28,7 +28,7 @@ from kansr.nn.kernels._tables import bspline_basis
 
 __all__ = [
     "candidate_exponents", "screen_monomials", "monomial_values", "prefactor_exponents", "monomial_library",
-    "sparse_monomial_sum", "screen_single_factor", "monomial_columns",
+    "sparse_monomial_sum", "screen_single_factor", "screen_pair_factor", "monomial_columns",
 ]
 
 
@@ -304,6 +304,47 @@ def screen_single_factor(
         when that share is below ``max_residual`` and ``min_gain`` times
         below the share without a prefactor.  Empty unless all inputs are positive.
     """
+    groups = [(j,) for j in range(np.shape(X)[1])]
+    found = _screen_factor(X, y, groups, max_power, max_candidates, min_gain, max_residual)
+    return [(z.index(1), powers, share) for z, powers, share in found]
+
+
+def screen_pair_factor(
+    X: np.ndarray,
+    y: np.ndarray,
+    max_power: int = 3,
+    max_candidates: int = 5000,
+    min_gain: float = 100.0,
+    max_residual: float = 1e-2,
+) -> list[tuple[tuple[int, ...], tuple[int, ...], float]]:
+    """Find ``y = prod_{i not in z} x_i^p_i * F(z)`` for a pair group ``z = x_i * x_j^(±1)``.
+
+    :func:`screen_single_factor` with ``F`` of a product or ratio of two
+    inputs (``n*kb*T*log(V2/V1)``, whose ``y`` changes sign, so the log
+    screen of :func:`screen_monomials` cannot see it); same scoring and
+    thresholds.
+
+    Returns
+    -------
+    list of (z exponents, prefactor exponents, residual)
+        At most one per pair and sign of ``j``'s exponent, best first.
+    """
+    d = np.shape(X)[1]
+    groups = [(i, j) for i, j in itertools.combinations(range(d), 2)]
+    return _screen_factor(X, y, groups, max_power, max_candidates, min_gain, max_residual, signs=(1, -1))
+
+
+def _screen_factor(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: Sequence[tuple[int, ...]],
+    max_power: int,
+    max_candidates: int,
+    min_gain: float,
+    max_residual: float,
+    signs: Sequence[int] = (1,),
+) -> list[tuple[tuple[int, ...], tuple[int, ...], float]]:
+    """Power law in the inputs outside a group × a spline of the group's monomial, scored in units of ``y``."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     n, d = X.shape
@@ -311,38 +352,52 @@ def screen_single_factor(
         return []
     L = np.log(X)
     one_sign = bool(np.all(y > 0) or np.all(y < 0))
-    power = max_power
-    while power > 1 and (2 * power + 1) ** (d - 1) > max_candidates:
-        power -= 1
-    if not one_sign and (2 * power + 1) ** (d - 1) > max_candidates:
-        return []
-    grid = None if one_sign else np.array(list(itertools.product(range(-power, power + 1), repeat=d - 1)), dtype=float)
     out = []
-    for j in range(d):
-        if np.ptp(X[:, j]) <= 0:
+    grids: dict[int, np.ndarray | None] = {}
+    for group in groups:
+        others = [i for i in range(d) if i not in group]
+        k = len(others)
+        if k not in grids:
+            power = max_power
+            while power > 1 and (2 * power + 1) ** k > max_candidates:
+                power -= 1
+            too_many = (2 * power + 1) ** k > max_candidates
+            grids[k] = None if (one_sign or too_many) else np.array(
+                list(itertools.product(range(-power, power + 1), repeat=k)), dtype=float).reshape(-1, k)
+            if not one_sign and too_many:
+                grids[k] = np.empty((0, k))
+        grid = grids[k]
+        if grid is not None and len(grid) == 0:
             continue
-        others = [i for i in range(d) if i != j]
-        B = _spline_design(X[:, j])
-        if grid is None:
-            coef = np.linalg.lstsq(np.column_stack([L[:, others], B]), np.log(np.abs(y)), rcond=None)[0][: d - 1]
-            P = np.array([np.zeros(d - 1), np.round(coef), np.round(2 * coef) / 2])
-        else:
-            P = grid
-        with np.errstate(all="ignore"):
-            T = y[:, None] * np.exp(-(L[:, others] @ P.T))  # (n, K)
-        ok = np.all(np.isfinite(T), axis=0)
-        if not ok.any():
-            continue
-        T, P = T[:, ok], P[ok]
-        R = T - B @ np.linalg.lstsq(B, T, rcond=None)[0]
-        C = T - T.mean(axis=0)
-        share = np.einsum("ij,ij->j", R, R) / np.maximum(np.einsum("ij,ij->j", C, C), 1e-300)
-        best = int(np.argmin(share))
-        none = np.flatnonzero(np.all(P == 0, axis=1))
-        base = float(share[none[0]]) if len(none) else 1.0
-        if share[best] <= max_residual and share[best] * min_gain <= base:
-            e = [0] * d
-            for i, p in zip(others, P[best]):
-                e[i] = sympy.Rational(int(round(2 * p)), 2)
-            out.append((j, tuple(e), float(share[best])))
+        for sign in signs[: 1 if len(group) == 1 else None]:
+            z = [0] * d
+            for pos, i in enumerate(group):
+                z[i] = 1 if pos == 0 else sign
+            logz = L @ np.asarray(z, dtype=float)
+            if np.ptp(logz) <= 1e-12:
+                continue
+            B = _spline_design(np.exp(logz))
+            if grid is None:
+                coef = np.linalg.lstsq(np.column_stack([L[:, others], B]), np.log(np.abs(y)), rcond=None)[0][:k]
+                P = np.array([np.zeros(k), np.round(coef), np.round(2 * coef) / 2])
+            else:
+                P = grid
+            with np.errstate(all="ignore"):
+                T = y[:, None] * np.exp(-(L[:, others] @ P.T))  # (n, K)
+            ok = np.all(np.isfinite(T), axis=0)
+            if not ok.any():
+                continue
+            T, P = T[:, ok], P[ok]
+            R = T - B @ np.linalg.lstsq(B, T, rcond=None)[0]
+            C = T - T.mean(axis=0)
+            share = np.einsum("ij,ij->j", R, R) / np.maximum(np.einsum("ij,ij->j", C, C), 1e-300)
+            best = int(np.argmin(share))
+            none = np.flatnonzero(np.all(P == 0, axis=1))
+            base = float(share[none[0]]) if len(none) else 1.0
+            # with no input left for a prefactor there is nothing to gain over: the fit alone decides
+            if share[best] <= max_residual and (k == 0 or share[best] * min_gain <= base):
+                e = [0] * d
+                for i, p in zip(others, P[best]):
+                    e[i] = sympy.Rational(int(round(2 * p)), 2)
+                out.append((tuple(z), tuple(e), float(share[best])))
     return sorted(out, key=lambda item: item[2])

@@ -71,7 +71,7 @@ REGISTRY: tuple[Generator, ...] = (
               "monomial group u and a monomial m, w from a least-squares periodogram"),
     Generator("enumerate", gen_enumerate, "every expression tree up to 7-8 nodes over 1-3 inputs, y = c*e + d"),
     Generator("monomial_factor", gen_monomial_factor,
-              "power law × F(z) for a screened group z = prod x_i^(±1) or a single input z",
+              "power law × F(z) for a screened group z = prod x_i^(±1), a single input or a pair product or ratio",
               min_seconds=_KAN_SECONDS),
     Generator("structure", gen_structure,
               "separations read off a surrogate KAN (sums, products, of y, y**2 or 1/y), leaves solved exactly",

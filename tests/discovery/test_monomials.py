@@ -154,6 +154,40 @@ def test_single_factor_screen_declines_a_sum():
     assert screen_single_factor(X, X[:, 0] + np.cos(X[:, 1]) * X[:, 2]) == []
 
 
+def _isothermal_work(noise=0.0, n=600):
+    # n*kb*T*log(V2/V1): y changes sign where V2 = V1; the volumes move together (one apparatus)
+    rng = np.random.default_rng(8)
+    V1 = rng.uniform(1, 5, n)
+    X = np.column_stack([rng.uniform(1, 5, n), rng.uniform(1, 2, n), rng.uniform(1, 5, n), V1,
+                         V1 * np.exp(rng.normal(0, 0.5, n))])
+    y = X[:, 0] * X[:, 1] * X[:, 2] * np.log(X[:, 4] / X[:, 3])
+    return X, y + noise * np.std(y) * rng.normal(size=n)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.01])
+def test_pair_factor_screen_finds_a_power_law_times_a_function_of_a_ratio(noise):
+    from kansr.discovery._monomials import screen_pair_factor
+
+    X, y = _isothermal_work(noise)
+    found = screen_pair_factor(X, y)
+    assert found and found[0][:2] == ((0, 0, 0, 1, -1), (1, 1, 1, 0, 0)), found
+
+
+def test_pair_factor_screen_declines_a_sum():
+    from kansr.discovery._monomials import screen_pair_factor
+
+    X, _ = _isothermal_work()
+    assert screen_pair_factor(X, X[:, 0] + np.log(X[:, 4] / X[:, 3]) * X[:, 2]) == []
+
+
+def test_discover_recovers_a_power_law_times_the_log_of_a_ratio():
+    X, y = _isothermal_work()
+    names = ["n", "kb", "T", "V1", "V2"]
+    found = discover(X, y, names, time_budget=None, generators=("power_law", "monomial_factor"))
+    n_, kb, T, V1, V2 = (symbol_for(v) for v in names)
+    assert sympy.simplify(sympy.expand_log(found.formula.expr - n_ * kb * T * sympy.log(V2 / V1), force=True)) == 0, found.formula
+
+
 def test_discover_recovers_a_sign_changing_product_with_a_function():
     X, y = _dipole()
     found = discover(X, y, ["p", "theta", "r"], time_budget=None, generators=("power_law", "monomial_factor"))

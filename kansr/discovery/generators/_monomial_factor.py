@@ -1,4 +1,4 @@
-"""``power law × F(z)`` for a screened group ``z = prod x_i^(±1)``, or for ``z`` one input (``y`` of any sign)."""
+"""``power law × F(z)`` for a screened group ``z = prod x_i^(±1)``, or for ``z`` one input or a pair product or ratio (``y`` of any sign)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +7,7 @@ from kansr.discovery._monomials import (
     monomial_values,
     prefactor_exponents,
     screen_monomials,
+    screen_pair_factor,
     screen_single_factor,
 )
 from kansr.discovery._state import Search
@@ -42,6 +43,12 @@ def gen_monomial_factor(s: Search) -> None:
         s.note(f"monomial_factor: {monomial_expr(s.variables, powers)} × F({s.names[j]}) "
                f"(spline residual {share:.2g} of the variance)")
         jobs.append((powers, s.X[:, j], s.variables[j]))
+    # A product or ratio of two inputs as z, y of any sign (n*kb*T*log(V2/V1)).
+    for z_powers, powers, share in screen_pair_factor(s.X, s.y)[:2]:
+        z_expr = monomial_expr(s.variables, z_powers)
+        s.note(f"monomial_factor: {monomial_expr(s.variables, powers)} × F({z_expr}) "
+               f"(spline residual {share:.2g} of the variance)")
+        jobs.append((powers, monomial_values(s.X, z_powers), z_expr))
     # pivots of one group often give the same prefactor: each (prefactor, z) is searched once
     unique = {(tuple(powers), z_expr): (powers, z_values, z_expr) for powers, z_values, z_expr in jobs}
     for generators in (_CHEAP, _KANS):
