@@ -82,6 +82,18 @@ def test_nested_recovers_a_composition_of_one_input():
     assert sympy.simplify(found.formula.expr - 1 / sympy.sqrt(1 - symbol_for("x") ** 2)) == 0
 
 
+@pytest.mark.parametrize("truth", ["exp(-x)", "3*exp(-sqrt(x)/2)"])
+def test_nested_recovers_an_exponential_over_many_decades(truth):
+    """exp(-x) over 0 < x < 125 spans 55 decades (I.40.1's factor): the polish finds a slope far outside the search box."""
+    from kansr.symbolic import parse_formula
+
+    x = np.random.default_rng(2).uniform(0.04, 125.0, 600)
+    expr = parse_formula(truth, ["x"])
+    y = sympy.lambdify(symbol_for("x"), expr)(x)
+    found = discover(x[:, None], y, ["x"], time_budget=None, generators=("nested",))
+    assert sympy.simplify(found.formula.expr - expr) == 0, found.formula.expr
+
+
 @pytest.mark.parametrize("truth", ["1/(exp(x/3) - 1)", "1/(2*cosh(1/x))"])
 def test_nested_recovers_a_reciprocal_with_a_rate_inside(truth):
     """Fitted as 1/y: exp(x/3) - 1 and 2*cosh(1/x) are c*f(a*g(x) + b) + d (Bose-Einstein, sech)."""

@@ -1,4 +1,4 @@
-"""``power law × F(z)`` for a screened group ``z = prod x_i^(±1)``, or for ``z`` one input or a pair product or ratio (``y`` of any sign)."""
+"""``power law × F(z)`` for a screened group ``z = prod x_i^(±1)``; or z one input or pair product/ratio (y any sign)."""
 from __future__ import annotations
 
 import math
