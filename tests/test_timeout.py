@@ -93,7 +93,8 @@ def test_discover_stops_when_a_generator_absorbs_the_limit(monkeypatch):
     X = np.random.default_rng(0).uniform(0.5, 2, (100, 2))
     began = time.perf_counter()
     with hard_time_limit(1.0):
-        # linear would solve x0 + x1 exactly, and a solved search skips every later generator
-        found = discover(X, X[:, 0] + X[:, 1], generators=("power_law", "additive"), time_budget=None)
+        # linear proposes a candidate (an empty pool re-raises the interrupt) but cannot solve x0*x1
+        # exactly: a solved search would skip every later generator
+        found = discover(X, X[:, 0] * X[:, 1], generators=("linear", "power_law", "additive"), time_budget=None)
     assert ran == ["absorbing"] and time.perf_counter() - began < 4
     assert found.interrupted and found.formula is not None
