@@ -381,15 +381,17 @@ def _screen_factor(
     for group in groups:
         others = [i for i in range(d) if i not in group]
         k = len(others)
-        if k not in grids:
+        if k not in grids:  # None: exponents from log|y| (one-signed y); empty: too many to try
             power = max_power
             while power > 1 and (2 * power + 1) ** k > max_candidates:
                 power -= 1
-            too_many = (2 * power + 1) ** k > max_candidates
-            grids[k] = None if (one_sign or too_many) else np.array(
-                list(itertools.product(range(-power, power + 1), repeat=k)), dtype=float).reshape(-1, k)
-            if not one_sign and too_many:
+            if one_sign:
+                grids[k] = None
+            elif (2 * power + 1) ** k > max_candidates:
                 grids[k] = np.empty((0, k))
+            else:
+                grids[k] = np.array(list(itertools.product(range(-power, power + 1), repeat=k)),
+                                    dtype=float).reshape(-1, k)
         grid = grids[k]
         if grid is not None and len(grid) == 0:
             continue

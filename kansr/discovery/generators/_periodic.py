@@ -23,7 +23,7 @@ import numpy as np
 import sympy
 from scipy.optimize import minimize_scalar
 
-from kansr.discovery._monomials import candidate_exponents
+from kansr.discovery._monomials import candidate_exponents, monomial_values
 from kansr.discovery._state import Search
 from kansr.discovery.generators._regression import monomial_expr
 
@@ -165,10 +165,10 @@ def scan_oscillations(X: np.ndarray, y: np.ndarray, variables, top: int = _PROPO
     peaks = []
     for u, u_expr, used in _arguments(Xs, variables):
         prefactors = _prefactors(Xs, ys, used)
+        # prefactors other than 1 exist only for positive inputs
+        M = np.column_stack([monomial_values(Xs, e) for e in prefactors]) if np.all(Xs > 0) else np.ones((len(ys), 1))
         with np.errstate(all="ignore"):
-            M = np.exp(np.log(np.abs(Xs)) @ np.asarray(prefactors, dtype=float).T) if np.all(Xs > 0) else np.ones(
-                (len(ys), 1))
-        T = ys[:, None] / M
+            T = ys[:, None] / M
         ok = np.all(np.isfinite(T), axis=0)
         omegas = _frequency_grid(u)
         if not ok.any() or len(omegas) == 0:
@@ -192,7 +192,7 @@ def gen_periodic(s: Search) -> None:
             return
         m_expr = monomial_expr(s.variables, powers)
         u = np.asarray(sympy.lambdify(s.variables, u_expr, "numpy")(*s.X.T), dtype=float)
-        m = np.asarray(sympy.lambdify(s.variables, m_expr, "numpy")(*s.X.T), dtype=float) * np.ones_like(u)
+        m = monomial_values(s.X, [float(p) for p in powers]) if any(powers) else np.ones_like(u)
         w, (c0, a, b), refined = _refine(u, s.y / m, omega, step)
         s.note(f"periodic: {m_expr} * F({u_expr}), w = {w:.6g}, unexplained {refined:.3g}")
         W = sympy.Float(w, 17)
