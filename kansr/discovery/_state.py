@@ -134,5 +134,21 @@ class Search:
         )
 
     def solved(self) -> bool:
-        """A candidate already fits to round-off: further search cannot beat it."""
-        return any(c.val_rmse <= 1e-7 * self.y_std for c in self.pool.values())
+        """A short formula already fits to round-off: further search cannot beat it.
+
+        Short means at most :data:`EXACT_STOP_FLOATS` floating-point constants
+        left after rationalisation: a sparse fit of six fitted terms can match a
+        smooth function to 1e-7 on its range (I.6.2a's Gaussian did), and
+        stopping there would hide the exact two-constant formula a later
+        generator finds.
+        """
+        return any(c.val_rmse <= 1e-7 * self.y_std and _n_floats(c.formula.expr) <= EXACT_STOP_FLOATS
+                   for c in self.pool.values())
+
+
+#: Floating-point constants an exact-fitting candidate may have for the search to stop at it.
+EXACT_STOP_FLOATS = 2
+
+
+def _n_floats(expr: sympy.Expr) -> int:
+    return sum(1 for a in sympy.preorder_traversal(expr) if isinstance(a, sympy.Float))
