@@ -3,7 +3,8 @@
 Each error also subclasses the built-in type callers already catch
 (``ValueError``, ``TimeoutError``), so ``except ValueError`` keeps working.
 The command line maps :class:`DataError`, :class:`UsageError`,
-:class:`ModelFileError` and :class:`FormulaError` to exit code 2 ("bad input").
+:class:`ModelFileError`, :class:`FormulaError` and :class:`UnitsError` to exit
+code 2 ("bad input").
 
 :class:`TimeLimitReached` is the one exception outside :class:`KansrError`:
 it derives from ``KeyboardInterrupt`` so that code which stops cleanly on
@@ -18,6 +19,7 @@ __all__ = [
     "UsageError",
     "ModelFileError",
     "FormulaError",
+    "UnitsError",
     "TimedOut",
     "TimeLimitReached",
     "KansrWarning",
@@ -49,6 +51,14 @@ class ModelFileError(KansrError, ValueError):
 
 class FormulaError(KansrError, ValueError):
     """A formula string that kansr refuses to parse (syntax, unknown names, unsafe constructs)."""
+
+
+class UnitsError(DataError):
+    """Units that cannot be used: an unknown or offset unit, a unit on a text column, a conflict.
+
+    A :class:`DataError`, so the command line reports it the same way; the
+    message names the column.
+    """
 
 
 class TimedOut(KansrError, TimeoutError):
