@@ -27,13 +27,12 @@ _MAX_REPEATING_SETS = 5000
 
 
 def _solve(columns: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -> list[Fraction] | None:
-    """Exact least-norm-free solve of ``A a = rhs`` for a square or tall full-column-rank ``A``.
+    """Exact solve of ``A a = rhs`` in fractions, for a square or tall full-column-rank ``A``.
 
     ``columns`` are the columns of ``A``; returns None when ``rhs`` is not in their span.
     """
     n_rows, n_cols = len(rhs), len(columns)
     rows = [[columns[j][i] for j in range(n_cols)] + [rhs[i]] for i in range(n_rows)]
-    pivot_cols = []
     r = 0
     for c in range(n_cols):
         pivot = next((i for i in range(r, n_rows) if rows[i][c] != 0), None)
@@ -46,7 +45,6 @@ def _solve(columns: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -> li
             if i != r and rows[i][c] != 0:
                 factor = rows[i][c]
                 rows[i] = [a - factor * b for a, b in zip(rows[i], rows[r])]
-        pivot_cols.append(c)
         r += 1
     if any(rows[i][-1] != 0 for i in range(r, n_rows)):
         return None  # inconsistent: rhs outside the span
@@ -62,6 +60,17 @@ def _rank(matrix: Sequence[Sequence[Fraction]]) -> int:
 def _integer_exponents(exponents: Sequence[Fraction]) -> list[int]:
     denominator = math.lcm(*(e.denominator for e in exponents)) if exponents else 1
     return [int(e * denominator) for e in exponents]
+
+
+def _monomial_values(X: np.ndarray, exponents: Sequence[int | Fraction]) -> np.ndarray:
+    """``prod_j X[:, j] ** exponents[j]`` for inputs of any sign (NaN for a fractional power of a negative)."""
+    X = np.asarray(X, dtype=np.float64)
+    out = np.ones(X.shape[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j, e in enumerate(exponents):
+            if e:
+                out *= np.power(X[:, j], float(e))
+    return out
 
 
 @dataclass(frozen=True)
@@ -104,20 +113,12 @@ class DimensionalReduction:
         X = np.asarray(X, dtype=np.float64)
         out = np.ones((X.shape[0], self.n_groups))
         for k, group in enumerate(self.groups):
-            for j, e in enumerate(group):
-                if e:
-                    out[:, k] *= X[:, j] ** float(e)
+            out[:, k] = _monomial_values(X, group)
         return out
 
     def prefactor_values(self, X: np.ndarray) -> np.ndarray:
         """The prefactor evaluated on ``X``; NaN where a fractional power meets a negative input."""
-        X = np.asarray(X, dtype=np.float64)
-        out = np.ones(X.shape[0])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for j, e in enumerate(self.prefactor):
-                if e:
-                    out *= np.power(X[:, j], float(e))
-        return out
+        return _monomial_values(X, self.prefactor)
 
     def describe(self) -> list[str]:
         """``["pi1 = v*t/x", …, "y = m*v**2 * F(pi1, …)"]`` for reports."""

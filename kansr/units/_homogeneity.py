@@ -168,9 +168,18 @@ def expression_dimension(expr: sympy.Expr, dimensions: Mapping[str, Dimension]) 
         a free constant times something, the constant's unit is still open
         and ``dimension`` is that of the rest.
     """
+    return _verdict(expr, dimensions, None)
+
+
+def _verdict(expr: sympy.Expr, dimensions: Mapping[str, Dimension], target: Dimension | None) -> DimensionCheck:
+    """Walk ``expr``; with a ``target``, also require the result to have it (or a free constant to supply it)."""
     walker = _Walker(dimensions)
     try:
         value = walker.walk(sympy.sympify(expr))
+        if target is not None and value.dimension != target:
+            if not value.free:
+                raise _Inconsistent(f"the formula has dimension {value.dimension}, the target {target}")
+            walker.unit_constants += 1
     except _Inconsistent as exc:
         return DimensionCheck(False, walker.unit_constants, None, str(exc))
     return DimensionCheck(True, walker.unit_constants, value.dimension, "consistent")
@@ -208,13 +217,4 @@ def check_dimensions(
     >>> check_dimensions(m + v, dims, parse_unit("J").dimension).label
     'inconsistent'
     """
-    walker = _Walker(dimensions)
-    try:
-        value = walker.walk(sympy.sympify(expr))
-        if value.dimension != target:
-            if not value.free:
-                raise _Inconsistent(f"the formula has dimension {value.dimension}, the target {target}")
-            walker.unit_constants += 1
-    except _Inconsistent as exc:
-        return DimensionCheck(False, walker.unit_constants, None, str(exc))
-    return DimensionCheck(True, walker.unit_constants, value.dimension, "consistent")
+    return _verdict(expr, dimensions, target)

@@ -93,21 +93,19 @@ def parse_unit(text: str, column: str | None = None) -> Unit:
         quantity = parsed
     if not hasattr(quantity, "dimensionality"):
         raise UnitsError(f"{_where(column)}{clean!r} is not a unit")
-    try:
-        one = quantity.to_base_units().magnitude
-        two = (2 * quantity).to_base_units().magnitude
+    try:  # an offset unit either refuses to scale (pint's OffsetUnitCalculusError) or scales off zero
+        one = float(quantity.to_base_units().magnitude)
+        offset = abs(float((2 * quantity).to_base_units().magnitude) - 2 * one) > 1e-9 * abs(one)
     except Exception:
-        raise UnitsError(
-            f"{_where(column)}{clean!r} is an offset unit (like degC or degF); formulas need absolute "
-            "values: convert the column to K (or another unit that starts at zero)") from None
-    if abs(float(two) - 2 * float(one)) > 1e-9 * abs(float(one)):
+        offset = True
+    if offset:
         raise UnitsError(
             f"{_where(column)}{clean!r} is an offset unit (like degC or degF); formulas need absolute "
             "values: convert the column to K (or another unit that starts at zero)")
     dimension = Dimension.from_mapping(dict(quantity.dimensionality))
     if any(abs(exp) > _MAX_EXPONENT for _, exp in dimension.exponents):
         raise UnitsError(f"{_where(column)}unit {clean!r} has an exponent beyond ±{_MAX_EXPONENT}")
-    return Unit(clean, dimension, float(one))
+    return Unit(clean, dimension, one)
 
 
 # "E [J]", "T (K)", "v in m/s", "v / (m/s)": the unit is at the end of the header.

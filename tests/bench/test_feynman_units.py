@@ -1,5 +1,6 @@
 """The units table of the 120 Feynman equations: every formula homogeneous under it."""
 import json
+from functools import cache
 from importlib import resources
 
 import pytest
@@ -8,6 +9,7 @@ import feynman_data
 from kansr.units import check_dimensions, parse_unit
 
 
+@cache
 def _table():
     return json.loads(resources.files("feynman_data").joinpath("units.json").read_text())["units"]
 

@@ -89,7 +89,7 @@ def test_buckingham_groups_are_dimensionless_and_the_prefactor_carries_the_unit(
 
 
 def test_buckingham_on_a_pendulum():
-    # T = 2*pi*sqrt(L/g), with the mass as a distractor: one group from L, g, m and the period?
+    # T = 2*pi*sqrt(L/g), the mass a distractor: no dimensionless group is left, P = sqrt(L/g).
     dims = {"L": dim("m"), "g": dim("m/s**2"), "m": dim("kg")}
     red = buckingham(["L", "g", "m"], dims, dim("s"))
     assert red.n_groups == 0  # the period is the prefactor alone, up to a constant
