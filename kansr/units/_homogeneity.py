@@ -175,7 +175,7 @@ def _verdict(expr: sympy.Expr, dimensions: Mapping[str, Dimension], target: Dime
     """Walk ``expr``; with a ``target``, also require the result to have it (or a free constant to supply it)."""
     walker = _Walker(dimensions)
     try:
-        value = walker.walk(sympy.sympify(expr))
+        value = walker.walk(sympy.sympify(expr, strict=True))  # strict: a string is refused, never parsed
         if target is not None and value.dimension != target:
             if not value.free:
                 raise _Inconsistent(f"the formula has dimension {value.dimension}, the target {target}")

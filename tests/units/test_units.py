@@ -114,3 +114,8 @@ def test_dimensionless_inputs_are_their_own_groups():
     dims = {"a": dim("1"), "b": dim("rad")}
     red = buckingham(["a", "b"], dims, dim("1"))
     assert red.groups == ((1, 0), (0, 1)) and red.prefactor == (0, 0)
+
+
+def test_formula_strings_are_refused_not_parsed():
+    with pytest.raises(sympy.SympifyError):
+        check_dimensions("m*v**2/2", DIMS, ENERGY)
