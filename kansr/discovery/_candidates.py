@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
@@ -11,6 +12,9 @@ import sympy
 from kansr.nn._model import KAN
 from kansr.structure._tree import StructureNode
 from kansr.symbolic._formula import Formula
+
+if TYPE_CHECKING:
+    from kansr.discovery._units import UnitsReport
 
 __all__ = ["Candidate", "DiscoveryResult", "pareto_front", "choose", "description_length"]
 
@@ -29,6 +33,9 @@ class Candidate:
     val_rmse, val_r2 : float
         Error on the validation split.
     train_rmse : float
+    dimensions : str or None
+        With units given: ``"consistent"``, ``"consistent with N dimensional
+        constant(s)"`` or ``"inconsistent"`` (:func:`kansr.units.check_dimensions`).
     """
 
     formula: Formula
@@ -37,15 +44,19 @@ class Candidate:
     val_rmse: float
     val_r2: float
     train_rmse: float
+    dimensions: str | None = None
 
     def as_row(self) -> dict:
-        return {
+        row = {
             "complexity": self.complexity,
             "val_rmse": self.val_rmse,
             "val_r2": self.val_r2,
             "formula": str(self.formula.expr),
             "source": self.source,
         }
+        if self.dimensions is not None:
+            row["dimensions"] = self.dimensions
+        return row
 
 
 @dataclass
@@ -73,6 +84,12 @@ class DiscoveryResult:
         surrogate KAN (None when it did not run or the surrogate was too
         inaccurate); ``structure_text`` is its one-line form in the
         variables' names, :func:`kansr.plotting.plot_structure` draws it.
+    units : UnitsReport or None
+        With units given: the units used, the dimensionless groups and the
+        numbers of formulas tried on the groups and on the inputs.
+    n_candidates : int
+        Formulas proposed to the search in all (before deduplication; with
+        units, those of the groups included): what the search cost.
     """
 
     formula: Formula
@@ -86,6 +103,8 @@ class DiscoveryResult:
     log: list[str] = field(default_factory=list)
     structure: StructureNode | None = None
     structure_text: str | None = None
+    units: UnitsReport | None = None
+    n_candidates: int = 0
 
     def sympy(self) -> sympy.Expr:
         return self.formula.expr
@@ -151,7 +170,13 @@ def description_length(cand: Candidate, best_rmse: float, n_val: int, n_inputs: 
     return structure + numbers + residual
 
 
-def choose(cands: Sequence[Candidate], y_std: float, n_val: int = 0, n_inputs: int = 1) -> Candidate:
+def choose(
+    cands: Sequence[Candidate],
+    y_std: float,
+    n_val: int = 0,
+    n_inputs: int = 1,
+    rank: Callable[[Candidate], int] | None = None,
+) -> Candidate:
     """The candidate of shortest :func:`description_length` within the noise level.
 
     Within the noise level means a validation RMSE at most 1.5x the lowest,
@@ -159,8 +184,11 @@ def choose(cands: Sequence[Candidate], y_std: float, n_val: int = 0, n_inputs: i
     chosen however short.  Inside, a formula full of floating-point
     constants loses to an exact one unless it fits the ``n_val`` validation
     rows enough better to pay for its constants.  Ties go to the lower error.
+    ``rank`` (lower first, e.g. dimensional consistency) orders the
+    candidates within the noise level before their description length.
     """
     best_err = min(c.val_rmse for c in cands)
     floor = 1e-6 * y_std
     ok = [c for c in cands if c.val_rmse <= 1.5 * best_err + floor]
-    return min(ok, key=lambda c: (description_length(c, best_err, n_val, n_inputs, floor), c.val_rmse))
+    order = rank or (lambda c: 0)
+    return min(ok, key=lambda c: (order(c), description_length(c, best_err, n_val, n_inputs, floor), c.val_rmse))

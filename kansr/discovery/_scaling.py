@@ -106,6 +106,16 @@ class DecimalScaling:
             out = _decimal(self.y_exponent) * out
         return out
 
+    def scale_expr(self, expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> sympy.Expr:
+        """A formula in the data's units rewritten in search units (the inverse of :meth:`unscale_expr`)."""
+        if self.is_identity:
+            return expr
+        subs = {v: v * _decimal(e) for v, e in zip(variables, self.x_exponents) if e}
+        out = expr.xreplace(subs) if subs else expr
+        if self.y_exponent:
+            out = _decimal(-self.y_exponent) * out
+        return out
+
     def unscale_model(self, model) -> None:
         """Fold the scaling into a KAN's input/output normalisation, in place: it then takes data units."""
         if self.is_identity:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -22,12 +22,20 @@ from kansr.discovery._candidates import Candidate, DiscoveryResult, choose, pare
 from kansr.discovery._registry import GENERATORS, get_generators
 from kansr.discovery._scaling import DecimalScaling
 from kansr.discovery._state import MAX_SEARCH_ROWS, Budget, Search
+from kansr.discovery._units import UnitSpec, UnitsReport
+from kansr.symbolic._constants import snap_constants
 from kansr.symbolic._formula import Formula
 from kansr.symbolic._library import resolve_library
+from kansr.symbolic._safe_expr import symbol_for
 
 __all__ = ["discover"]
 
 logger = logging.getLogger("kansr.discovery")
+
+# Share of the time left that the search on the dimensionless groups may use.
+_UNITS_SHARE = 0.6
+# Reductions (prefactor and groups) tried, simplest first: the unknown function is simple in one of them.
+_UNITS_REDUCTIONS = 3
 
 
 def discover(
@@ -40,6 +48,8 @@ def discover(
     generators: Sequence[str] = GENERATORS,
     library=None,
     progress: bool = False,
+    units: Mapping[str, str] | None = None,
+    y_units: str | None = None,
 ) -> DiscoveryResult:
     """Discover a closed-form formula ``y ≈ f(X)``.
 
@@ -67,6 +77,16 @@ def discover(
         or a mapping (see :func:`kansr.symbolic.resolve_library`).
     progress : bool
         Show a progress bar over the generators.
+    units : mapping of str to str, optional
+        The unit of every input column, as pint reads it (``{"m": "kg", "v":
+        "m/s"}``; ``"1"`` for pure numbers).  With ``y_units`` the search
+        first solves ``y = P(x) * F(pi_1, ..., pi_k)`` on the dimensionless
+        groups (Buckingham π, :func:`kansr.units.buckingham`), then, unless a
+        short exact formula is found, the inputs themselves; every candidate
+        is checked for dimensional consistency (``Candidate.dimensions``) and
+        consistent ones rank first among those within the noise level.
+    y_units : str, optional
+        The target's unit; required with ``units``.
 
     Returns
     -------
@@ -77,6 +97,9 @@ def discover(
     ------
     DataError
         Unusable X, y or names (complex, non-finite, too few rows, ...).
+    UnitsError
+        An unknown or offset unit, a column without a unit, a unit for a
+        name that is not a column.
     UsageError
         Unknown generators, a time budget that is not a positive number, an
         unknown library function, a seed that is not an integer.
@@ -112,7 +135,24 @@ def discover(
     selected = get_generators(generators)
     budget = Budget(check_time_budget(time_budget))
     library = None if library is None else resolve_library(library)
+    spec = None if units is None and y_units is None else UnitSpec.build(names, units, y_units)
     log: list[str] = []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(selected, disable=not progress, desc="discover", leave=False)
+    try:
+        if spec is None:
+            s, scaling, interrupted = _search(X, y, names, seed, library, budget, log, bar)
+            report = None
+        else:
+            s, scaling, interrupted, report = _search_with_units(X, y, names, spec, seed, library, budget, log, bar)
+    finally:
+        bar.close()
+    return _result(s, scaling, names, budget, log, interrupted, spec, report)
+
+
+def _search(X, y, names, seed, library, budget, log, bar, pool=()) -> tuple[Search, DecimalScaling, bool]:
+    """Run the generators on ``(X, y)``; ``pool``: formulas (in data units) to score first."""
     scaling = DecimalScaling.of(X, y)
     s = Search(scaling.scale_X(X), scaling.scale_y(y), names, seed, library, budget, log)
     if not scaling.is_identity:
@@ -121,10 +161,9 @@ def discover(
         s.note(f"searching on a random {len(s.y)} training and {len(s.yv)} validation rows of {len(y)} "
                f"(at most {MAX_SEARCH_ROWS} each)")
     interrupted = False
-    from tqdm.auto import tqdm
-
-    bar = tqdm(selected, disable=not progress, desc="discover", leave=False)
     try:
+        for expr, source in pool:
+            s.add(scaling.scale_expr(expr, s.variables), source)
         for gen in bar:
             bar.set_postfix_str(gen.name)
             out_of_time = budget.over(reserve=gen.min_seconds)
@@ -145,15 +184,83 @@ def discover(
         interrupted = True
         if not s.pool:
             raise
-    finally:
-        bar.close()
+    return s, scaling, interrupted
+
+
+def _search_with_units(X, y, names, spec, seed, library, budget, log, bar):
+    """Search ``F`` of the dimensionless groups first, then (if not exact) the inputs themselves."""
+    X_si, y_si = spec.to_si(X, y)
+    found = spec.reductions(limit=_UNITS_REDUCTIONS)
+    report = UnitsReport(spec.describe(), [line for red in found for line in red.describe()] or None, 0, 0)
+    pool: list[tuple[sympy.Expr, str]] = []
+    interrupted = False
+    symbols = [symbol_for(n) for n in names]
+    if not found:
+        log.append("units: no monomial of the inputs has the target's unit; searching the inputs directly")
+    elif found[0].n_groups >= len(names):
+        log.append("units: every input is dimensionless; no reduction")
+        found = []
+    share = None if budget.seconds is None else max(budget.left(), 0.0) * _UNITS_SHARE / max(len(found), 1)
+    for red in found:
+        prefactor, groups = red.prefactor_values(X_si), red.group_values(X_si)
+        usable = bool(np.all(np.isfinite(prefactor)) and np.all(prefactor != 0) and np.all(np.isfinite(groups)))
+        log.append("units: " + "; ".join(red.describe()) + ("" if usable else " (not usable on these rows)"))
+        if not usable:
+            continue
+        z = y_si / prefactor
+        lift = spec.lifter(red, symbols)
+        if red.n_groups == 0:  # y = C * P(x): only C is left, snapped to a simple number if the data allow
+            mean = float(np.mean(z))  # z's spread is round-off or noise, so judge the snap against |C|
+            constant = snap_constants(sympy.Float(mean, 17), [], np.empty((len(z), 0)), z, abs_floor=1e-9 * abs(mean))
+            pool.append((lift(constant, []), "units"))
+            break
+        group_names = [f"pi{k + 1}" for k in range(red.n_groups)]
+        inner_log: list[str] = []
+        inner, inner_scaling, interrupted = _search(groups, z, group_names, seed, library, Budget(share),
+                                                    inner_log, _Silent(bar.iterable))
+        log.extend(f"units/{line}" for line in inner_log)
+        report.group_candidates += inner.n_proposals
+        if inner.structure is not None and report.structure is None:  # the tree read off the groups' surrogate
+            labels = [str(g) for g in red.group_expressions([sympy.Symbol(n) for n in names])]
+            report.structure = inner.structure.describe(labels)
+        for c in pareto_front(list(inner.pool.values())):  # each lifted formula costs a refit on the data
+            expr = inner_scaling.unscale_expr(c.formula.expr, inner.variables)
+            pool.append((lift(expr, inner.variables), f"units/{c.source}"))
+        if interrupted or inner.solved():
+            break
+    s, scaling, raw_interrupted = _search(X, y, names, seed, library, budget, log,
+                                          _Silent(()) if interrupted else bar, pool)
+    report.candidates = s.n_proposals
+    return s, scaling, interrupted or raw_interrupted, report
+
+
+class _Silent:
+    """Stands in for the progress bar of an inner search."""
+
+    def __init__(self, items) -> None:
+        self.iterable = list(items)
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+
+def _result(s, scaling, names, budget, log, interrupted, spec, report) -> DiscoveryResult:
     if not s.pool:  # everything failed: the mean is still an honest answer
         s.add(sympy.Float(float(np.mean(s.y)), 17), "constant", refit=False)
     # Chosen in search units (complexity counts no unit factors), reported in the data's.
     cands = sorted(s.pool.values(), key=lambda c: (c.complexity, c.val_rmse))
-    chosen = choose(cands, s.y_std, n_val=len(s.yv), n_inputs=len(s.variables))
-    pareto = pareto_front(cands)
     unscaled = {id(c): _unscaled(c, scaling, s.variables) for c in cands}
+    rank = None
+    if spec is not None:
+        for c in unscaled.values():
+            c.dimensions = spec.check(c.formula.expr).label
+        checks = {id(c): spec.check(unscaled[id(c)].formula.expr).rank for c in cands}
+        rank = lambda c: checks[id(c)]  # noqa: E731
+    chosen = choose(cands, s.y_std, n_val=len(s.yv), n_inputs=len(s.variables), rank=rank)
+    pareto = pareto_front(cands)
     best = unscaled[id(chosen)]
     used = best.formula.used_variables
     if s.model is not None:
@@ -170,6 +277,8 @@ def discover(
         log=log,
         structure=s.structure,
         structure_text=None if s.structure is None else s.structure.describe(names),
+        units=report,
+        n_candidates=s.n_proposals + (0 if report is None else report.group_candidates),
     )
 
 

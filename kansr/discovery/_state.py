@@ -75,6 +75,7 @@ class Search:
         self.library = library
         self.budget = budget
         self.pool: dict[str, Candidate] = {}
+        self.n_proposals = 0  # formulas proposed to add(), before deduplication
         self.log = log
         self.model: KAN | None = None
         self.structure: StructureNode | None = None  # the tree the structure generator read off its surrogate
@@ -92,6 +93,7 @@ class Search:
         """Refit, snap, score and record a proposal (and its unsnapped form)."""
         if expr is None or expr.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I):
             return None
+        self.n_proposals += 1
         out = None
         forms = []
         try:

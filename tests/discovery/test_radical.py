@@ -46,6 +46,7 @@ def test_one_minus_a_square_only_where_the_ratio_stays_below_one():
     minus = {(i, j) for i, j, sign, _ in radical_factors(X) if sign < 0}
     assert (0, 1) in minus  # x0 / x1 < 1 everywhere
     assert (2, 1) not in minus and (0, 2) not in minus  # these ratios reach 1 or more
+    assert (0, -1) in minus and (2, -1) not in minus  # an input on its own (a ratio already): |x0| < 1 only
 
 
 def test_gives_nothing_on_a_function_without_a_radical(make_search):

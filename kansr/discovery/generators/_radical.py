@@ -1,4 +1,4 @@
-"""``y = P(x) * (1 ± z**2)**(±1/2)``: a sum of monomials times the radical of a ratio ``z = x_i/x_j``.
+"""``y = P(x) * (1 ± z**2)**(±1/2)``: a sum of monomials times the radical of ``z = x_i/x_j`` or ``z = x_i``.
 
 Lorentz factors (``(x - u*t)/sqrt(1 - u**2/c**2)``), norms written through a
 ratio (``a*sqrt(1 + (b/a)**2)``) and cosines from sines
@@ -41,7 +41,9 @@ def radical_factors(X: np.ndarray) -> list[tuple[int, int, int, sympy.Rational]]
 
     ``1 + z**2`` is the same up to a monomial for ``z`` and ``1/z``, so one
     ordering of each pair is kept; ``1 - z**2`` needs ``|z| < 1`` on the data.
-    Inputs that reach zero are left out as denominators.
+    Inputs that reach zero are left out as denominators.  ``j = -1`` stands
+    for ``z = x_i`` itself: an input that is already a ratio, such as a
+    dimensionless group ``v/c``.
     """
     X = np.asarray(X, dtype=float)
     d = X.shape[1]
@@ -49,6 +51,10 @@ def radical_factors(X: np.ndarray) -> list[tuple[int, int, int, sympy.Rational]]
     nonzero = np.min(absx, axis=0) > 0
     half = sympy.Rational(1, 2)
     out = []
+    for i in range(d):
+        if np.max(absx[:, i]) < _MARGIN:
+            out += [(i, -1, -1, half), (i, -1, -1, -half)]
+        out += [(i, -1, 1, half), (i, -1, 1, -half)]
     for i, j in itertools.permutations(range(d), 2):
         if not nonzero[j]:
             continue
@@ -61,18 +67,20 @@ def radical_factors(X: np.ndarray) -> list[tuple[int, int, int, sympy.Rational]]
 
 def _radical_values(X: np.ndarray, factor: tuple[int, int, int, sympy.Rational]) -> np.ndarray:
     i, j, sign, power = factor
-    return (1.0 + sign * (X[:, i] / X[:, j]) ** 2) ** float(power)
+    z = X[:, i] if j < 0 else X[:, i] / X[:, j]
+    return (1.0 + sign * z ** 2) ** float(power)
 
 
 def _radical_expr(variables, factor: tuple[int, int, int, sympy.Rational]) -> sympy.Expr:
     i, j, sign, power = factor
-    return (1 + sign * variables[i] ** 2 / variables[j] ** 2) ** power
+    z2 = variables[i] ** 2 if j < 0 else variables[i] ** 2 / variables[j] ** 2
+    return (1 + sign * z2) ** power
 
 
 def gen_radical(s: Search) -> None:
     """Propose ``P(x) / h`` where ``y*h`` is a sparse sum of monomials for a radical ``h`` of a ratio."""
     X, y = s.X[:_MAX_ROWS], s.y[:_MAX_ROWS]  # Search's rows are a random permutation: a random subset
-    if X.shape[1] < 2 or len(y) < 20 or np.ptp(y) == 0:
+    if len(y) < 20 or np.ptp(y) == 0:
         return
     factors = radical_factors(X)
     if not factors:
