@@ -29,7 +29,7 @@ import sympy
 
 from kansr.symbolic import parse_formula
 
-__all__ = ["Equation", "SUBSETS", "get", "list_equations", "sample"]
+__all__ = ["Equation", "SUBSETS", "get", "list_equations", "sample", "units"]
 
 #: Names accepted by :func:`list_equations`.
 SUBSETS = ("all", "srbench", "feynman", "bonus", "quick")
@@ -186,6 +186,36 @@ def get(eq_id: str) -> Equation:
         in_srbench=rec["in_srbench"],
         has_data_file=rec["has_data_file"],
     )
+
+
+@lru_cache(maxsize=1)
+def _units_table() -> dict[str, dict[str, Any]]:
+    text = resources.files(__name__).joinpath("units.json").read_text(encoding="utf-8")
+    return json.loads(text)["units"]
+
+
+def units(eq_id: str) -> tuple[dict[str, str], str]:
+    """The SI units of one equation's inputs and output (``feynman_data/units.json``).
+
+    Parameters
+    ----------
+    eq_id : str
+        Table id or PMLB name, as for :func:`get`.
+
+    Returns
+    -------
+    inputs : dict of str to str
+        ``{variable: unit}`` in pint's notation (``"m/s"``, ``"1"`` for pure numbers).
+    output : str
+        The output's unit.
+
+    Raises
+    ------
+    ValueError
+        If the id is unknown.
+    """
+    entry = _units_table()[_resolve(eq_id)]
+    return dict(entry["inputs"]), str(entry["output"][1])
 
 
 @cache

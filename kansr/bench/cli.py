@@ -45,6 +45,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     feyn.add_argument("--dask-local", action="store_true", help="run on a local Dask cluster of --workers processes")
     feyn.add_argument("--n-train", default="1000", metavar="N", help="training rows per task (default: 1000)")
     feyn.add_argument("--out", default="bench_out", metavar="DIR", help="output directory (default: bench_out)")
+    feyn.add_argument("--units", action="store_true",
+                      help="give discover the variables' units (feynman_data/units.json)")
     feyn.add_argument("--retry-errors", action="store_true", help="rerun tasks recorded with an error")
     feyn.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
@@ -187,6 +189,7 @@ def _run_feynman(args: argparse.Namespace) -> int:
             out_dir=args.out,
             progress=not args.no_progress,
             retry_errors=args.retry_errors,
+            units=args.units,
         )
     except KeyboardInterrupt:
         print("kansr bench: interrupted; finished tasks are saved, rerun the same command to resume", file=sys.stderr)

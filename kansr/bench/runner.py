@@ -61,7 +61,7 @@ CONFIG_FILE = "config.json"
 
 # Settings that change what a task computes: a resumed run must use the same ones,
 # or results.jsonl would silently mix two experiments.
-_RESULT_SETTINGS = ("time_budget", "n_train", "n_test", "check_timeout")
+_RESULT_SETTINGS = ("time_budget", "n_train", "n_test", "check_timeout", "units")
 
 TaskKey = tuple[str, float, int]
 
@@ -90,6 +90,8 @@ class BenchTask:
         Rows of training (noisy) and test (noise-free) data.
     check_timeout : float
         Seconds allowed for the symbolic check.
+    units : bool
+        Give discover the variables' units (:func:`feynman_data.units`).
     """
 
     equation: str
@@ -99,6 +101,7 @@ class BenchTask:
     n_train: int
     n_test: int
     check_timeout: float
+    units: bool = False
 
     @property
     def key(self) -> TaskKey:
@@ -187,8 +190,10 @@ def run_task(task: BenchTask) -> dict[str, Any]:
     # A task owns its worker: one math thread for torch and BLAS (N workers use
     # N cores), the allocator keeps freed memory for reuse; both are scoped to the task.
     tune_allocator()
+    units, y_units = feynman_data.units(task.equation) if task.units else (None, None)
     with hard_time_limit(limit), torch_threads(1), threadpool_limits(1):
-        found = discover(X, y, names=names, seed=train_seed, time_budget=task.time_budget)
+        found = discover(X, y, names=names, seed=train_seed, time_budget=task.time_budget,
+                         units=units, y_units=y_units)
     start = time.perf_counter()
     check = check_solution(found.formula.expr, truth, X_test, y_test, names, timeout=task.check_timeout)
     return {
@@ -205,6 +210,10 @@ def run_task(task: BenchTask) -> dict[str, Any]:
         "stopped_early": bool(found.interrupted),
         "generator": found.best.source,  # which structure generator proposed the chosen formula
         "structure": found.structure_text,  # the separations read off the surrogate KAN, if any
+        "units": task.units,
+        "dimensions": found.best.dimensions,  # consistent / inconsistent, with units
+        "groups": None if found.units is None else found.units.groups,
+        "n_candidates": found.n_candidates,
     }
 
 
@@ -394,6 +403,7 @@ def _check_config(path: Path, settings: Mapping[str, Any]) -> None:
         old = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return  # unreadable config: nothing to compare with, it is rewritten below
+    old.setdefault("units", False)  # runs from before units existed ran without them
     diffs = [
         f"{name}={old[name]!r} there, {settings[name]!r} now"
         for name in _RESULT_SETTINGS
@@ -608,6 +618,7 @@ def run_benchmark(
     progress: bool = True,
     check_timeout: float = 10.0,
     retry_errors: bool = False,
+    units: bool = False,
     task_fn: Callable[[BenchTask], Mapping[str, Any]] = run_task,
 ) -> Path:
     """Run equations × noise levels × seeds and record one JSON line per task.
@@ -647,6 +658,10 @@ def run_benchmark(
     retry_errors : bool, default False
         Also rerun tasks whose recorded line has an error (the new line is
         appended; readers keep the last line per task).
+    units : bool, default False
+        Give discover each variable's unit (:func:`feynman_data.units`);
+        recorded in ``config.json`` and in every row, so a directory never
+        mixes runs with and without units.
     task_fn : callable, default :func:`run_task`
         ``task_fn(task) -> dict`` of result fields, run in the workers; must
         be picklable (a module-level function). For tests and experiments.
@@ -697,11 +712,12 @@ def run_benchmark(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS_FILE
-    settings = {"time_budget": time_budget, "n_train": n_train, "n_test": n_test, "check_timeout": check_timeout}
+    settings = {"time_budget": time_budget, "n_train": n_train, "n_test": n_test, "check_timeout": check_timeout,
+                "units": bool(units)}
     _check_config(out / CONFIG_FILE, settings)
 
     tasks = [
-        BenchTask(eq, noise, seed, time_budget, n_train, n_test, check_timeout)
+        BenchTask(eq, noise, seed, time_budget, n_train, n_test, check_timeout, bool(units))
         for eq in eq_ids
         for noise in noise_list
         for seed in seed_list

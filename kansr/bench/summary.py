@@ -161,6 +161,7 @@ def _render(out: Path, records: Sequence[Mapping[str, Any]], config: Mapping[str
         settings.append(f"time budget {config['time_budget']:g} s per task")
     if config.get("n_train") is not None:
         settings.append(f"{config['n_train']} training rows")
+    settings.append("with the variables' units" if config.get("units") else "without units")
     versions = sorted({str(r.get("kansr_version")) for r in records})
     settings.append(f"kansr {', '.join(versions) if versions else config.get('kansr_version', '?')}")
     lines += [

@@ -131,6 +131,22 @@ def test_other_settings_in_the_same_directory_are_refused(quick_run):
         run_benchmark(EASY, out_dir=quick_run, time_budget=9.0, n_train=300, progress=False)
 
 
+def test_runs_with_and_without_units_never_share_a_directory(quick_run):
+    with pytest.raises(ValueError, match="units=False there, True now"):
+        run_benchmark(EASY, out_dir=quick_run, units=True, **SMALL)
+
+
+def fake_task_echoing_units(task: BenchTask) -> dict:
+    return {"formula": "x", "solved": task.units, "seconds": 0.1, "complexity": 1}
+
+
+def test_units_reach_the_task(tmp_path):
+    run_benchmark(EASY[:1], out_dir=tmp_path, workers=1, units=True, task_fn=fake_task_echoing_units, **SMALL)
+    (record,) = read_results(tmp_path)
+    assert record["solved"] is True
+    assert json.loads((tmp_path / "config.json").read_text())["units"] is True
+
+
 @pytest.mark.slow
 def test_dask_cluster_gives_the_same_results_as_the_pool(quick_run, tmp_path):
     distributed = pytest.importorskip("dask.distributed")

@@ -30,3 +30,10 @@ def test_every_formula_is_dimensionally_homogeneous(eq_id):
     dims = {name: parse_unit(unit, column=name).dimension for name, unit in entry["inputs"].items()}
     check = check_dimensions(eq.expr, dims, parse_unit(entry["output"][1]).dimension)
     assert check.strict, f"{eq_id}: {check.reason}"
+
+
+def test_units_of_one_equation_by_id_or_pmlb_name():
+    inputs, output = feynman_data.units("feynman_I_48_2")
+    assert inputs == {"m": "kg", "v": "m/s", "c": "m/s"} and output == "J"
+    with pytest.raises(ValueError, match="unknown Feynman equation"):
+        feynman_data.units("I.99.9")

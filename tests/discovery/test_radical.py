@@ -56,3 +56,20 @@ def test_gives_nothing_on_a_function_without_a_radical(make_search):
     s = make_search(X, ["a", "b"], sympy.exp(a) * sympy.sin(3 * b))
     gen_radical(s)
     assert not any(c.val_rmse < 1e-6 * s.y_std for c in s.pool.values())
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.01])
+@pytest.mark.parametrize(
+    "low, high, truth",
+    [
+        (0.1, 0.66, "1/sqrt(1 - z**2)"),  # a Lorentz factor of the group v/c: y*h is constant
+        (1.5, 9.0, "z**2/sqrt(1 - 1/z**2)"),  # the same factor of the group c/v: 1 - 1/z**2
+    ],
+)
+def test_radical_of_a_single_dimensionless_input(low, high, truth, noise, make_search, assert_chosen_is):
+    z = sympy.Symbol("z")
+    expr = sympy.parse_expr(truth, local_dict={"z": z})
+    X = np.random.default_rng(2).uniform(low, high, (N, 1))
+    s = make_search(X, ["z"], expr, noise=noise)
+    gen_radical(s)
+    assert_chosen_is(s, expr)

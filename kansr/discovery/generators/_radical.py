@@ -43,7 +43,9 @@ def radical_factors(X: np.ndarray) -> list[tuple[int, int, int, sympy.Rational]]
     ordering of each pair is kept; ``1 - z**2`` needs ``|z| < 1`` on the data.
     Inputs that reach zero are left out as denominators.  ``j = -1`` stands
     for ``z = x_i`` itself: an input that is already a ratio, such as a
-    dimensionless group ``v/c``.
+    dimensionless group ``v/c``; ``j = -2`` for ``z = 1/x_i`` in ``1 - z**2``
+    where ``|x_i| > 1`` (the group ``c/v``: ``1 + 1/x**2`` is ``1 + x**2`` up
+    to a monomial, so it is not repeated).
     """
     X = np.asarray(X, dtype=float)
     d = X.shape[1]
@@ -54,6 +56,8 @@ def radical_factors(X: np.ndarray) -> list[tuple[int, int, int, sympy.Rational]]
     for i in range(d):
         if np.max(absx[:, i]) < _MARGIN:
             out += [(i, -1, -1, half), (i, -1, -1, -half)]
+        elif np.min(absx[:, i]) * _MARGIN > 1:
+            out += [(i, -2, -1, half), (i, -2, -1, -half)]
         out += [(i, -1, 1, half), (i, -1, 1, -half)]
     for i, j in itertools.permutations(range(d), 2):
         if not nonzero[j]:
@@ -67,13 +71,13 @@ def radical_factors(X: np.ndarray) -> list[tuple[int, int, int, sympy.Rational]]
 
 def _radical_values(X: np.ndarray, factor: tuple[int, int, int, sympy.Rational]) -> np.ndarray:
     i, j, sign, power = factor
-    z = X[:, i] if j < 0 else X[:, i] / X[:, j]
+    z = X[:, i] if j == -1 else 1.0 / X[:, i] if j == -2 else X[:, i] / X[:, j]
     return (1.0 + sign * z ** 2) ** float(power)
 
 
 def _radical_expr(variables, factor: tuple[int, int, int, sympy.Rational]) -> sympy.Expr:
     i, j, sign, power = factor
-    z2 = variables[i] ** 2 if j < 0 else variables[i] ** 2 / variables[j] ** 2
+    z2 = variables[i] ** 2 if j == -1 else variables[i] ** -2 if j == -2 else variables[i] ** 2 / variables[j] ** 2
     return (1 + sign * z2) ** power
 
 
@@ -89,20 +93,31 @@ def gen_radical(s: Search) -> None:
     with np.errstate(all="ignore"):
         H = np.stack([_radical_values(X, f) for f in factors], axis=1)
         T = y[:, None] * H
-    good = np.all(np.isfinite(T), axis=0) & (np.ptp(T, axis=0) > 0)
+    good = np.all(np.isfinite(T), axis=0)
     factors, T, H = [f for f, keep in zip(factors, good) if keep], T[:, good], H[:, good]
     if not factors or not library:
         return
-    Z, _, _ = standardize(F)
-    Tu, _, _ = standardize(T)
-    supports, rss = beam_supports(Z, Tu, max_terms=min(_MAX_TERMS, len(library)), width=_BEAM)
-    # Targets y*h of different spread take the same noise to different shares of their variance:
-    # every useful support is refitted and scored in the units of y.
     ones = np.ones(len(y))
     var_y = float(np.var(y))
     found = []
+    # y = c/h itself (1/sqrt(1 - v**2/c**2)): y*h is constant up to noise, which the beam search
+    # below cannot see (a flat target has no variance to explain), so it is scored directly.
     for k in range(len(factors)):
-        for sup, r in dict(zip(map(tuple, map(sorted, supports[k])), rss[k])).items():
+        c = float(np.mean(T[:, k]))
+        with np.errstate(all="ignore"):
+            err = float(np.mean((c / H[:, k] - y) ** 2)) / var_y
+        if np.isfinite(err) and err <= _USEFUL:
+            found.append((err, k, (), np.array([c])))
+    varies = np.ptp(T, axis=0) > 1e-12 * np.max(np.abs(T), axis=0)
+    supports, rss = [], []
+    if varies.any():
+        Z, _, _ = standardize(F)
+        Tu, _, _ = standardize(T[:, varies])
+        supports, rss = beam_supports(Z, Tu, max_terms=min(_MAX_TERMS, len(library)), width=_BEAM)
+    # Targets y*h of different spread take the same noise to different shares of their variance:
+    # every useful support is refitted and scored in the units of y.
+    for b, k in enumerate(np.flatnonzero(varies)):
+        for sup, r in dict(zip(map(tuple, map(sorted, supports[b])), rss[b])).items():
             if r > _USEFUL:
                 continue
             A = np.column_stack([ones, F[:, list(sup)]])
