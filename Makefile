@@ -18,7 +18,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/kansr discover kansr/datasets/example.csv --target "E [J]" --out demo_out
+	$(VENV)/bin/kansr discover kansr/datasets/example.csv --target "E [J]" --units noise_col=1 --out demo_out
 
 # ruff over the whole tree; mypy over the public API (each package's face and the front doors).
 PUBLIC_API := kansr/__init__.py kansr/errors.py kansr/nn/__init__.py kansr/train/__init__.py \

@@ -38,7 +38,8 @@ def main() -> None:
         y = 3 * X[:, 0] + X[:, 1] ** 2 + np.sin(X[:, 2])
         pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "y": y}).to_csv(three, index=False)
         runs = {
-            "demo (bundled CSV)": ["discover", str(example_path()), "--target", "E [J]", "--out", str(Path(tmp) / "o")],
+            "demo (bundled CSV)": ["discover", str(example_path()), "--target", "E [J]", "--units", "noise_col=1",
+                                   "--out", str(Path(tmp) / "o")],
             "3 variables x 1,000 rows": ["discover", str(three), "--target", "y"],
         }
         for name, args in runs.items():

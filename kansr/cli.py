@@ -100,6 +100,16 @@ def _add_discover_parser(sub) -> argparse.ArgumentParser:
         help="rows with empty/NaN/inf cells: drop them with a warning (default) or fail",
     )
     p.add_argument(
+        "--units", metavar="COL=UNIT,...",
+        help="units of the input columns, e.g. \"m=kg,v=m/s\" ('1' for pure numbers; keys: header, variable "
+        "name or the header without its unit); with the target's unit the search uses dimensional analysis",
+    )
+    p.add_argument("--target-units", metavar="UNIT", help="unit of the target column, e.g. J")
+    p.add_argument(
+        "--no-header-units", action="store_true",
+        help="do not read units written in the headers (\"E [J]\", \"T (K)\", \"v in m/s\")",
+    )
+    p.add_argument(
         "--out", metavar="DIR", type=Path,
         help="write result.json, equations.csv, model.kan, network.png, predictions.png here "
         "(files of an earlier run are replaced only when this run succeeds)",
@@ -380,6 +390,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     features = _split_list(args.features)
     if args.features is not None and not features:
         raise UsageError("--features is empty; give comma-separated column names")
+    from kansr.units import parse_unit_pairs, resolve_column_units
+
+    given_units = None if args.units is None else parse_unit_pairs(args.units)
 
     show_progress = not args.no_progress
     stages = tqdm(total=4, desc="kansr", unit="stage", disable=args.no_progress or not sys.stderr.isatty(),
@@ -397,6 +410,12 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             if issubclass(w.category, DataWarning):
                 stages.clear()
                 print(f"kansr: warning: {w.message}", file=sys.stderr)
+        column_units = resolve_column_units(
+            ds.columns, ds.names, ds.target, given=given_units, target_unit=args.target_units,
+            read_headers=not args.no_header_units, dropped=list(ds.dropped), target_name=ds.target_name)
+        for note in column_units.notes:
+            stages.clear()
+            print(f"kansr: warning: {note}", file=sys.stderr)
         stages.update()
 
         n_test = min(int(round(TEST_FRACTION * ds.n_samples)), max(ds.n_samples - MIN_ROWS, 0))
@@ -411,6 +430,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             result = _within_budget(args.time_budget, lambda: discover(
                 train.X, train.y, train.names, seed=seed, time_budget=args.time_budget,
                 generators=generators, library=library, progress=show_progress and sys.stderr.isatty(),
+                units=column_units.units, y_units=column_units.y_units,
             ))
         if args.stop.seen:
             result.interrupted = True
@@ -424,7 +444,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         r2, rmse, n_bad = _metrics(evaluated.y, pred)
         stages.update()
 
-        summary = _summary(args, ds, train, test, result, r2, rmse)
+        summary = _summary(args, ds, train, test, result, r2, rmse, column_units)
         if staging is not None:
             stages.set_postfix_str("writing outputs")
             _write_outputs(staging, summary, result, train, evaluated, pred)
@@ -478,7 +498,7 @@ def _within_budget(time_budget: float | None, search):
     return result
 
 
-def _summary(args, ds, train, test, result, r2: float, rmse: float) -> dict:
+def _summary(args, ds, train, test, result, r2: float, rmse: float, column_units) -> dict:
     """The content of ``result.json``."""
     formula = result.formula
     unused = {ds.mapping[n]: "not used by the formula" for n in result.dropped_features}
@@ -497,6 +517,15 @@ def _summary(args, ds, train, test, result, r2: float, rmse: float) -> dict:
         "dropped_rows": int(ds.n_dropped_rows),
         "complexity": int(formula.complexity),
         "generator": result.best.source,
+        "units": None if result.units is None else {
+            "columns": result.units.units,
+            "read_from_headers": column_units.read,
+            "groups": result.units.groups,
+            "dimensions": result.best.dimensions,
+            "candidates_on_groups": result.units.group_candidates,
+        },
+        "units_read_from_headers": column_units.read,
+        "n_candidates": int(result.n_candidates),
         "pareto": [{k: _finite_or_none(v) for k, v in row.items()} for row in result.pareto_table()],
         "dropped_features": list(reasons),
         "dropped_reasons": reasons,
@@ -522,7 +551,8 @@ def _write_outputs(staging: _Staging, summary: dict, result, train, evaluated, p
     from kansr.plotting import plot_network, plot_predictions, save_figure
 
     atomic_write_json(staging.path("result.json"), summary)
-    table = pd.DataFrame(summary["pareto"], columns=["complexity", "val_rmse", "val_r2", "formula", "source"])
+    columns = ["complexity", "val_rmse", "val_r2", "formula", "source"]
+    table = pd.DataFrame(summary["pareto"], columns=columns + (["dimensions"] if summary["units"] else []))
     atomic_write_text(staging.path("equations.csv"), table.to_csv(index=False))
     if result.model is not None:
         result.model.save(staging.path("model.kan"))
@@ -577,6 +607,14 @@ def _report(summary: dict, result, ds, test, n_bad: int, written: list[Path], st
         line += f"; the formula is undefined (NaN/inf) on {n_bad} row(s), left out"
     out(line)
     out(f"complexity:  {summary['complexity']}")
+    units = summary["units"]
+    if units is not None:
+        source = " (read from the headers)" if units["read_from_headers"] else ""
+        shown = {(ds.target_name if k == "(target)" else k): v for k, v in units["columns"].items()}
+        out(f"units:       {', '.join(f'{k} [{v}]' for k, v in shown.items())}{source}; "
+            f"the formula is dimensionally {units['dimensions']}")
+        if units["groups"]:
+            out(f"groups:      {'; '.join(units['groups'])}")
     out("")
     out("Pareto front (complexity vs. validation error; * = chosen):")
     for row in _format_table(summary["pareto"], summary["formula"]):

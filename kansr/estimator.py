@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,14 @@ class KANRegressor(RegressorMixin, BaseEstimator):
         ``discover(..., seed=0)`` and ``kansr discover --seed 0``).
     progress : bool, default=False
         Show a progress bar over the generators.
+    units : mapping of str to str or None, default=None
+        The unit of every input column, keyed by DataFrame column name (or
+        its variable name, ``x0, x1, ...`` for arrays): ``{"m": "kg", "v":
+        "m/s"}``, ``"1"`` for pure numbers.  With ``y_units`` the search
+        reduces the inputs to dimensionless groups and ranks dimensionally
+        consistent formulas first (see :func:`kansr.discovery.discover`).
+    y_units : str or None, default=None
+        The target's unit; required with ``units``.
 
     Attributes
     ----------
@@ -106,12 +114,16 @@ class KANRegressor(RegressorMixin, BaseEstimator):
         library: Sequence[str] | None = None,
         random_state: int | np.random.RandomState | None = None,
         progress: bool = False,
+        units: Mapping[str, str] | None = None,
+        y_units: str | None = None,
     ) -> None:
         self.time_budget = time_budget
         self.generators = generators
         self.library = library
         self.random_state = random_state
         self.progress = progress
+        self.units = units
+        self.y_units = y_units
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self) -> tuple[float | None, tuple[str, ...]]:
@@ -134,6 +146,22 @@ class KANRegressor(RegressorMixin, BaseEstimator):
             return int(rs)
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
+    def _column_units(self, ds) -> tuple[dict[str, str] | None, str | None]:
+        """``units`` keyed by the kept columns' variable names (units of dropped constant columns ignored)."""
+        from kansr.errors import UnitsError
+        from kansr.units import resolve_column_units
+
+        if self.units is None and self.y_units is None:
+            return None, None
+        if self.units is None or self.y_units is None:
+            missing = "y_units" if self.y_units is None else "units"
+            raise UnitsError(f"units need both the inputs' units and the target's: {missing} is missing")
+        if not isinstance(self.units, Mapping):
+            raise UnitsError(f"units must map column names to unit strings, got {type(self.units).__name__}")
+        got = resolve_column_units(ds.columns, ds.names, "(target)", given=dict(self.units),
+                                   target_unit=self.y_units, read_headers=False, dropped=list(ds.dropped))
+        return got.units, got.y_units
+
     # ------------------------------------------------------------------ fit / predict
     def fit(self, X, y) -> KANRegressor:
         """Search for a formula ``y = f(X)``.
@@ -155,6 +183,7 @@ class KANRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         columns = [str(c) for c in getattr(self, "feature_names_in_", [])] or [f"x{k}" for k in range(X.shape[1])]
         ds = validate_arrays(X, y, columns, allow_constant_target=True)
+        units, y_units = self._column_units(ds)
         seed = self._seed()
         with warnings.catch_warnings():
             # Internal tensor-to-float conversions in the symbolic step; not the caller's concern.
@@ -162,13 +191,14 @@ class KANRegressor(RegressorMixin, BaseEstimator):
             result = discover(
                 ds.X, ds.y, ds.names, seed=seed, time_budget=budget, generators=generators,
                 library=None if self.library is None else list(self.library), progress=bool(self.progress),
+                units=units, y_units=y_units,
             )
         self.variable_names_ = sanitize_names(columns)
         self.result_ = result
         self.formula_ = result.formula.expr
         self.equations_ = pd.DataFrame(
             [{**row, "formula": c.formula.expr} for row, c in zip(result.pareto_table(), result.pareto)],
-            columns=_TABLE_COLUMNS,
+            columns=_TABLE_COLUMNS + (["dimensions"] if result.units is not None else []),
         )
         used = set(result.formula.used_variables)
         self.dropped_features_ = [c for c, n in zip(columns, self.variable_names_) if n not in used]

@@ -112,13 +112,15 @@ def test_irrelevant_column_not_in_formula_example(tmp_path, capsys):
 @pytest.mark.slow
 def test_demo_command_recovers_kinetic_energy(tmp_path, capsys):
     """The README/Makefile demo, full defaults (its speed is measured in benchmarks/bench_cli.py)."""
-    code, out, err = _run(["discover", example_path(), "--target", "E [J]", "--out", tmp_path / "demo_out",
-                           "--no-progress"], capsys)
+    code, out, err = _run(["discover", example_path(), "--target", "E [J]", "--units", "noise_col=1",
+                           "--out", tmp_path / "demo_out", "--no-progress"], capsys)
     assert code == 0, err
+    assert not err.strip(), err  # the headers' units plus noise_col's: no warning
     summary = json.loads((tmp_path / "demo_out" / "result.json").read_text())
     assert summary["formula"] == "m_kg*v_m_s**2/2"
     assert summary["generator"] in {row["source"] for row in summary["pareto"]}  # provenance of the chosen formula
     assert summary["dropped_features"] == ["noise_col"]
+    assert summary["units"]["dimensions"] == "consistent"
 
 
 def test_spreadsheet_export_with_decimal_commas_and_quoted_headers(tmp_path, capsys):
@@ -191,6 +193,18 @@ BAD_INPUTS = {
                                        "thousands must be None or one character other than the decimal mark"),
     "values beyond the header": ("a,b,y\n" + _rows(20).replace("\n", ",7\n"), ["--target", "y"],
                                  "more fields than the header's 3"),
+    "unknown unit in a header": ("a [parsecz],b,y\n" + _rows(20), ["--target", "y"],
+                                 "column 'a [parsecz]': unknown unit 'parsecz'"),
+    "--units contradicts a header": ("a [m],b [s],y [m]\n" + _rows(20), ["--target", "y [m]", "--units", "a=km"],
+                                     "column 'a [m]': the unit given ('km') contradicts the header's ('m')"),
+    "--units on a text column": ("a,city,y\n" + "".join(f"{k},c{k},{k * 2}\n" for k in range(20)),
+                                 ["--target", "y", "--features", "a", "--units", "a=m,city=s", "--target-units", "m"],
+                                 "a unit is given for 'city', which is not an input or the target"),
+    "bad --units syntax": ("a,b,y\n" + _rows(20), ["--target", "y", "--units", "a:m"], "'a:m' is not NAME=UNIT"),
+    "--units leaves a column without": ("a,b,y\n" + _rows(20), ["--target", "y", "--units", "a=m",
+                                                                "--target-units", "m"], "no unit for column 'b'"),
+    "unknown --target-units": ("a,b,y\n" + _rows(20), ["--target", "y", "--units", "a=m,b=s",
+                                                       "--target-units", "furlongz"], "column 'y': unknown unit"),
 }
 
 
@@ -213,6 +227,52 @@ def test_bad_input_exit_code_2_one_line(case, tmp_path, capsys):
     assert (out_dir / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in out_dir.iterdir()) == ["notes.txt", "result.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out"] + (["data.csv"] if content is not None else []))
+
+
+def _energy_csv(tmp_path: Path, header: str) -> Path:
+    # E in kJ of m in kg at v in km/h: E = m*(v/3.6)**2/2/1000 = m*v**2/25920 exactly
+    rng = np.random.default_rng(3)
+    m, v = rng.uniform(1, 5, 200), rng.uniform(10, 100, 200)
+    rows = "".join(f"{a!r},{b!r},{a * b * b / 25920!r}\n" for a, b in zip(m.tolist(), v.tolist()))
+    return _write(tmp_path, "energy.csv", header + "\n" + rows)
+
+
+def test_header_units_give_the_exact_conversion_factor(tmp_path, capsys):
+    path = _energy_csv(tmp_path, "m [kg],v [km/h],E [kJ]")
+    code, out, err = _run(["discover", path, "--target", "E [kJ]", "--time-budget", "10", "--no-progress",
+                           "--out", tmp_path / "out"], capsys)
+    assert code == 0, err
+    assert "E_kJ = m_kg*v_km_h**2/25920" in out
+    assert "dimensionally consistent" in out
+    summary = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert summary["units_read_from_headers"] == {"m [kg]": "kg", "v [km/h]": "km/h", "E [kJ]": "kJ"}
+    assert summary["units"]["dimensions"] == "consistent"
+    assert "dimensions" in pd.read_csv(tmp_path / "out" / "equations.csv").columns
+
+
+def test_units_given_on_the_command_line_by_variable_name(tmp_path, capsys):
+    path = _energy_csv(tmp_path, "mass,speed,energy")
+    code, out, err = _run(["discover", path, "--target", "energy", "--units", "mass=kg, speed=km/h",
+                           "--target-units", "kJ", "--time-budget", "10", "--no-progress"], capsys)
+    assert code == 0, err
+    assert "energy = mass*speed**2/25920" in out
+
+
+def test_units_on_some_headers_only_warn_and_search_without(tmp_path, capsys):
+    path = _energy_csv(tmp_path, "m [kg],v,E [kJ]")
+    code, out, err = _run(["discover", path, "--target", "E [kJ]", *FAST], capsys)
+    assert code == 0, err
+    assert "not for 'v': searching without units" in err
+    assert "units:" not in out
+
+
+def test_no_header_units_turns_reading_off(tmp_path, capsys):
+    path = _energy_csv(tmp_path, "m [kg],v [km/h],E [kJ]")
+    code, out, err = _run(["discover", path, "--target", "E [kJ]", "--no-header-units", *FAST,
+                           "--out", tmp_path / "out"], capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert summary["units"] is None and summary["units_read_from_headers"] == {}
 
 
 def test_nan_cells_dropped_with_warning(tmp_path, capsys):
@@ -276,7 +336,8 @@ def test_internal_error_exit_1(linear_csv, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(discover_module, "discover", boom)
     out_dir = tmp_path / "out"
-    code, out, err = _run(["discover", linear_csv, "--target", "y", "--out", out_dir, *FAST], capsys)
+    code, out, err = _run(["discover", linear_csv, "--target", "y", "--out", out_dir, "--no-header-units", *FAST],
+                          capsys)
     assert code == 1
     assert err.strip().splitlines() == ["kansr: internal error: RuntimeError: something broke inside "
                                         "(rerun with --debug for the traceback)"]

@@ -73,6 +73,7 @@ def test_init_only_stores():
     est = KANRegressor(time_budget=-5, generators="nonsense", library=3, random_state="x", progress=1)
     assert est.get_params() == {
         "time_budget": -5, "generators": "nonsense", "library": 3, "random_state": "x", "progress": 1,
+        "units": None, "y_units": None,
     }
     with pytest.raises(TypeError):
         KANRegressor(5)  # keyword-only
@@ -193,3 +194,21 @@ def test_pipeline_and_grid_search(power_data):
     assert grid.best_params_ == {"generators": ("linear", "power_law")}
     assert grid.best_estimator_.score(X, y) > 0.999
     assert clone(grid.best_estimator_).get_params()["generators"] == ("linear", "power_law")
+
+
+def test_units_by_column_name_give_the_exact_conversion_factor():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"m": rng.uniform(1, 5, 200), "v": rng.uniform(10, 100, 200)})
+    y = X["m"] * X["v"] ** 2 / 25920  # kJ from kg and km/h
+    est = clone(KANRegressor(time_budget=10, random_state=0, units={"m": "kg", "v": "km/h"}, y_units="kJ"))
+    est.fit(X, y)
+    assert str(est.formula_) == "m*v**2/25920"
+    assert est.equations_["dimensions"].iloc[0] == "consistent"
+
+
+def test_units_without_the_targets_unit_are_refused():
+    from kansr.errors import UnitsError
+
+    X = np.random.default_rng(0).uniform(1, 2, (50, 2))
+    with pytest.raises(UnitsError, match="y_units is missing"):
+        KANRegressor(time_budget=1, units={"x0": "m", "x1": "s"}).fit(X, X[:, 0] / X[:, 1])

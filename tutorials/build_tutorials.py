@@ -66,7 +66,7 @@ Math(result.latex())"""),
 ## The same from the command line
 
 ```bash
-kansr discover kansr/datasets/example.csv --target "E [J]" --out demo_out
+kansr discover kansr/datasets/example.csv --target "E [J]" --units noise_col=1 --out demo_out
 ```
 
 prints the formula (also in the original column names), R² and RMSE on a held-out 20 % of

@@ -119,3 +119,31 @@ def test_dimensionless_inputs_are_their_own_groups():
 def test_formula_strings_are_refused_not_parsed():
     with pytest.raises(sympy.SympifyError):
         check_dimensions("m*v**2/2", DIMS, ENERGY)
+
+
+# -- units of a table's columns ------------------------------------------------
+def test_column_units_by_header_name_part_or_variable_name():
+    from kansr.units import parse_unit_pairs, resolve_column_units
+
+    got = resolve_column_units(["m", "speed (m/s)"], ["m", "speed_m_s"], "E", given=parse_unit_pairs("m=g"),
+                               target_unit="mJ")
+    assert got.units == {"m": "g", "speed_m_s": "m/s"} and got.y_units == "mJ"
+    assert got.read == {"speed (m/s)": "m/s"}
+    agree = resolve_column_units(["v [m/s]"], ["v_m_s"], "x [m]", given={"v": "m*s**-1"})
+    assert agree.units == {"v_m_s": "m*s**-1"}  # the same unit written another way is no conflict
+
+
+def test_units_of_a_dropped_constant_column_are_ignored_with_a_note():
+    from kansr.units import resolve_column_units
+
+    got = resolve_column_units(["a [m]"], ["a_m"], "y [m]", given={"a": "m", "c": "s"}, dropped=["c"])
+    assert got.units == {"a_m": "m"}
+    assert "'c' is ignored" in got.notes[0]
+
+
+def test_a_name_that_merely_says_in_is_not_a_unit():
+    from kansr.units import resolve_column_units
+
+    got = resolve_column_units(["time in lab", "x [m]"], ["time_in_lab", "x_m"], "y [m]")
+    assert got.units is None and got.read == {"x [m]": "m", "y [m]": "m"}
+    assert "not for 'time in lab'" in got.notes[0]
