@@ -214,6 +214,10 @@ def _main(argv: Sequence[str] | None, stop: _StopSignals) -> int:
             traceback.print_exc()
         print(f"kansr: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `kansr discover ... | head`: the reader has what it wanted (outputs are written)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush of stdout stays quiet
+        return EXIT_OK
     except Exception as exc:  # anything else is a bug: say so, keep it to one line
         if debug:
             traceback.print_exc()
@@ -609,7 +613,8 @@ def _report(summary: dict, result, ds, test, n_bad: int, written: list[Path], st
     out(f"complexity:  {summary['complexity']}")
     units = summary["units"]
     if units is not None:
-        source = " (read from the headers)" if units["read_from_headers"] else ""
+        read = units["read_from_headers"]
+        source = f" ({', '.join(map(repr, read))} from the headers)" if read else ""
         shown = {(ds.target_name if k == "(target)" else k): v for k, v in units["columns"].items()}
         out(f"units:       {', '.join(f'{k} [{v}]' for k, v in shown.items())}{source}; "
             f"the formula is dimensionally {units['dimensions']}")

@@ -528,3 +528,15 @@ def test_tiny_and_huge_targets_report_on_their_scale(k, tmp_path, capsys):
     assert f"y = 2.0e{k:+d}*a + 3.0e{k:+d}*b" in out
     summary = json.loads((tmp_path / "out" / "result.json").read_text())
     assert summary["r2_test"] > 0.999999 and 0 < summary["rmse_test"] < 1e-9 * 10.0**k
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(linear_csv, tmp_path):
+    # `kansr discover ... | head -1`: the reader is gone before the report is printed
+    proc = subprocess.Popen([sys.executable, "-m", "kansr.cli", "discover", str(linear_csv), "--target", "y",
+                             *FAST, "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, err
+    assert "error" not in err, err
+    assert (tmp_path / "out" / "result.json").exists()

@@ -209,10 +209,14 @@ def _search_with_units(X, y, names, spec, seed, library, budget, log, bar):
             continue
         z = y_si / prefactor
         lift = spec.lifter(red, symbols)
-        if red.n_groups == 0:  # y = C * P(x): only C is left, snapped to a simple number if the data allow
-            mean = float(np.mean(z))  # z's spread is round-off or noise, so judge the snap against |C|
+        mean = float(np.mean(z))
+        # y = C * P(x): only C is left (no group, or y/P constant to round-off whatever the groups),
+        # snapped to a simple number if the data allow.
+        if red.n_groups == 0 or np.ptp(z) <= 1e-12 * abs(mean):
+            # z's spread is round-off or noise, so the snap is judged against |C|
             constant = snap_constants(sympy.Float(mean, 17), [], np.empty((len(z), 0)), z, abs_floor=1e-9 * abs(mean))
             pool.append((lift(constant, []), "units"))
+            report.group_candidates += 1
             break
         group_names = [f"pi{k + 1}" for k in range(red.n_groups)]
         inner_log: list[str] = []
@@ -230,7 +234,7 @@ def _search_with_units(X, y, names, spec, seed, library, budget, log, bar):
             break
     s, scaling, raw_interrupted = _search(X, y, names, seed, library, budget, log,
                                           _Silent(()) if interrupted else bar, pool)
-    report.candidates = s.n_proposals
+    report.candidates = s.n_proposals - len(pool)  # the lifted group formulas are counted among the groups'
     return s, scaling, interrupted or raw_interrupted, report
 
 
@@ -278,7 +282,7 @@ def _result(s, scaling, names, budget, log, interrupted, spec, report) -> Discov
         structure=s.structure,
         structure_text=None if s.structure is None else s.structure.describe(names),
         units=report,
-        n_candidates=s.n_proposals + (0 if report is None else report.group_candidates),
+        n_candidates=s.n_proposals if report is None else report.candidates + report.group_candidates,
     )
 
 

@@ -31,8 +31,8 @@ class UnitsReport:
     group_candidates : int
         Formulas of the groups proposed to the search.
     candidates : int
-        Formulas of the inputs proposed to the search (the lifted group
-        formulas included): compare with a run without units.
+        Formulas of the inputs proposed to the search, beyond the lifted
+        group formulas (counted once, in ``group_candidates``).
     structure : str or None
         The tree of separations read off the surrogate KAN of the groups, in
         the groups' expressions (``"(v/c) + ..."``), when that generator ran.
