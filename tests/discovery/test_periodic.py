@@ -64,3 +64,15 @@ def test_proposes_nothing_for_a_smooth_function_without_oscillations(make_search
     s = make_search(X, ["a", "b"], a**2 * sympy.exp(b))
     gen_periodic(s)
     assert not s.pool, [str(c.formula.expr) for c in s.pool.values()]
+
+
+@pytest.mark.parametrize("seed", [11, 15, 20])  # draws whose best grid frequency leaves > 1 % unexplained
+def test_many_periods_between_grid_frequencies_are_refined_before_judged(seed, make_search, assert_chosen_is):
+    # 2U(1 - cos(kd)) with kd over [1, 25]: about four periods, and the scan's grid frequency next to
+    # w = 1 leaves ~1 % of y/U unexplained, the old proposal bar; refined, the fit is exact.
+    U, k, d = sympy.symbols("U k d")
+    truth = 2 * U * (1 - sympy.cos(k * d))
+    X = np.random.default_rng(seed).uniform(1, 5, (1000, 3))
+    s = make_search(X, ["U", "k", "d"], truth)
+    gen_periodic(s)
+    assert_chosen_is(s, truth)
