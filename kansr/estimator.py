@@ -148,17 +148,12 @@ class KANRegressor(RegressorMixin, BaseEstimator):
 
     def _column_units(self, ds) -> tuple[dict[str, str] | None, str | None]:
         """``units`` keyed by the kept columns' variable names (units of dropped constant columns ignored)."""
-        from kansr.errors import UnitsError
+        from kansr.discovery._units import check_unit_arguments
         from kansr.units import resolve_column_units
 
-        if self.units is None and self.y_units is None:
+        if not check_unit_arguments(self.units, self.y_units):
             return None, None
-        if self.units is None or self.y_units is None:
-            missing = "y_units" if self.y_units is None else "units"
-            raise UnitsError(f"units need both the inputs' units and the target's: {missing} is missing")
-        if not isinstance(self.units, Mapping):
-            raise UnitsError(f"units must map column names to unit strings, got {type(self.units).__name__}")
-        got = resolve_column_units(ds.columns, ds.names, "(target)", given=dict(self.units),
+        got = resolve_column_units(ds.columns, ds.names, "(target)", given=dict(self.units or {}),
                                    target_unit=self.y_units, read_headers=False, dropped=list(ds.dropped))
         return got.units, got.y_units
 

@@ -22,7 +22,7 @@ from kansr.discovery._candidates import Candidate, DiscoveryResult, choose, pare
 from kansr.discovery._registry import GENERATORS, get_generators
 from kansr.discovery._scaling import DecimalScaling
 from kansr.discovery._state import MAX_SEARCH_ROWS, Budget, Search
-from kansr.discovery._units import UnitSpec, UnitsReport
+from kansr.discovery._units import UnitSpec, UnitsReport, check_unit_arguments
 from kansr.symbolic._constants import snap_constants
 from kansr.symbolic._formula import Formula
 from kansr.symbolic._library import resolve_library
@@ -135,7 +135,7 @@ def discover(
     selected = get_generators(generators)
     budget = Budget(check_time_budget(time_budget))
     library = None if library is None else resolve_library(library)
-    spec = None if units is None and y_units is None else UnitSpec.build(names, units, y_units)
+    spec = UnitSpec.build(names, units, y_units) if check_unit_arguments(units, y_units) else None
     log: list[str] = []
     from tqdm.auto import tqdm
 
@@ -263,10 +263,10 @@ def _result(s, scaling, names, budget, log, interrupted, spec, report) -> Discov
     unscaled = {id(c): _unscaled(c, scaling, s.variables) for c in cands}
     rank = None
     if spec is not None:
-        for c in unscaled.values():
-            c.dimensions = spec.check(c.formula.expr).label
-        checks = {id(c): spec.check(unscaled[id(c)].formula.expr).rank for c in cands}
-        rank = lambda c: checks[id(c)]  # noqa: E731
+        checks = {id(c): spec.check(unscaled[id(c)].formula.expr) for c in cands}
+        for c in cands:
+            unscaled[id(c)].dimensions = checks[id(c)].label
+        rank = lambda c: checks[id(c)].rank  # noqa: E731
     chosen = choose(cands, s.y_std, n_val=len(s.yv), n_inputs=len(s.variables), rank=rank)
     pareto = pareto_front(cands)
     best = unscaled[id(chosen)]

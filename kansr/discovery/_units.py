@@ -13,7 +13,7 @@ import sympy
 from kansr.errors import UnitsError
 from kansr.units import DimensionalReduction, DimensionCheck, Unit, check_dimensions, parse_unit, reductions
 
-__all__ = ["UnitSpec", "UnitsReport"]
+__all__ = ["UnitSpec", "UnitsReport", "check_unit_arguments"]
 
 
 @dataclass
@@ -43,6 +43,24 @@ class UnitsReport:
     group_candidates: int
     candidates: int
     structure: str | None = None
+
+
+def check_unit_arguments(units: object, y_units: object) -> bool:
+    """True when ``units`` and ``y_units`` are both given, False when neither is.
+
+    Raises
+    ------
+    UnitsError
+        One of the two without the other, or ``units`` that is not a mapping.
+    """
+    if units is None and y_units is None:
+        return False
+    if units is None or y_units is None:
+        missing = "y_units" if y_units is None else "units"
+        raise UnitsError(f"units need both the inputs' units and the target's: {missing} is missing")
+    if not isinstance(units, Mapping):
+        raise UnitsError(f"units must map column names to unit strings, got {type(units).__name__}")
+    return True
 
 
 def _as_unit(value: str | Unit, column: str) -> Unit:
@@ -80,11 +98,9 @@ class UnitSpec:
             A missing ``y_units`` or ``units``, a column without a unit, a unit
             for a name that is not a column, an unknown unit.
         """
-        if units is None or y_units is None:
-            missing = "y_units" if y_units is None else "units"
-            raise UnitsError(f"units need both the inputs' units and the target's: {missing} is missing")
-        if not isinstance(units, Mapping):
-            raise UnitsError(f"units must map column names to unit strings, got {type(units).__name__}")
+        if not check_unit_arguments(units, y_units):
+            raise UnitsError("units need both the inputs' units and the target's: y_units is missing")
+        assert isinstance(units, Mapping) and y_units is not None  # checked above
         names = tuple(names)
         unknown = [k for k in units if k not in names]
         if unknown:
